@@ -116,7 +116,7 @@ func GenerateUserSig(sdkAppID uint64, identifier, secretKey string, issued time.
 	raw, _ := json.Marshal(doc) // cannot fail: only strings and integers
 	var buf bytes.Buffer
 	zw, _ := zlib.NewWriterLevel(&buf, zlib.BestSpeed) // cannot fail: valid level
-	_, _ = zw.Write(raw)                                // writes to a bytes.Buffer do not fail
+	_, _ = zw.Write(raw)                               // writes to a bytes.Buffer do not fail
 	_ = zw.Close()
 	return userSigReplacer.Replace(base64.StdEncoding.EncodeToString(buf.Bytes()))
 }
