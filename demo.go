@@ -1,0 +1,116 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tencent-live-exporter/tencent_live_exporter/collector"
+	"github.com/tencent-live-exporter/tencent_live_exporter/tencent/tencenttest"
+)
+
+// Demo settings: a fake app whose rooms change every demoStep.
+const (
+	demoSDKAppID   = 1400000000
+	demoIdentifier = "administrator"
+	demoStep       = 5 * time.Second
+)
+
+// demoRoom is one room of the demo and how its audience moves.
+type demoRoom struct {
+	id, streamer string
+	base, swing  float64 // members oscillate around base by ±swing
+	period       time.Duration
+}
+
+var demoRooms = []demoRoom{
+	{"live-1001", "alice", 1200, 400, 4 * time.Minute},
+	{"live-1002", "bob", 300, 250, 90 * time.Second},
+	{"live-1003", "carol", 40, 30, 3 * time.Minute},
+	{"live-1004", "dave", 5000, 1500, 10 * time.Minute},
+}
+
+// demo runs the Tencent API fake on loopback with moving member counts,
+// one room that does not exist and one that fails now and then.
+type demo struct {
+	server *tencenttest.Server
+	config string // YAML: goes through the same decoding as a real file
+	stop   chan struct{}
+	wg     sync.WaitGroup
+}
+
+func startDemo(logger *slog.Logger) (*demo, error) {
+	keyBytes := make([]byte, 32)
+	if _, err := rand.Read(keyBytes); err != nil {
+		return nil, err
+	}
+	key := hex.EncodeToString(keyBytes)
+	d := &demo{
+		server: tencenttest.NewServer(tencenttest.Options{
+			SDKAppID: demoSDKAppID, Identifier: demoIdentifier, SecretKey: key, RateLimit: 200,
+		}),
+		stop: make(chan struct{}),
+	}
+	var rooms strings.Builder
+	for _, r := range demoRooms {
+		fmt.Fprintf(&rooms, "      - id: %s\n        labels: {streamer: %s}\n", r.id, r.streamer)
+	}
+	rooms.WriteString("      - id: live-gone\n      - id: live-flaky\n")
+	d.config = fmt.Sprintf(`apps:
+  - name: demo
+    sdkappid: %d
+    endpoint: %s
+    identifier: %s
+    secret_key: %s
+    max_qps: 20
+    refresh_interval: %s
+    rooms:
+%s`, demoSDKAppID, d.server.URL, demoIdentifier, key, demoStep, rooms.String())
+
+	d.move(time.Now())
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		ticker := time.NewTicker(demoStep)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-d.stop:
+				return
+			case now := <-ticker.C:
+				d.move(now)
+			}
+		}
+	}()
+	logger.Info("Demo mode: serving a fake Tencent API on loopback", "url", d.server.URL)
+	return d, nil
+}
+
+// move sets every room's audience for time now.
+func (d *demo) move(now time.Time) {
+	for _, r := range demoRooms {
+		phase := 2 * math.Pi * float64(now.UnixNano()%int64(r.period)) / float64(r.period)
+		d.server.SetRoom(r.id, tencenttest.Room{MemberCount: int(r.base + r.swing*math.Sin(phase))})
+	}
+	d.server.SetRoom("live-flaky", tencenttest.Room{MemberCount: 77})
+	if now.Unix()/int64(demoStep.Seconds())%4 == 0 {
+		d.server.FailNext("live-flaky", 100001, 1)
+	}
+}
+
+// Config returns the demo's configuration, decoded like a file.
+func (d *demo) Config() (*collector.Config, error) {
+	return collector.Decode(strings.NewReader(d.config))
+}
+
+// Close stops the demo's fake.
+func (d *demo) Close() {
+	close(d.stop)
+	d.wg.Wait()
+	d.server.Close()
+}

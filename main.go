@@ -1,0 +1,194 @@
+// Command tencent_live_exporter exposes the member counts of Tencent Cloud
+// live rooms (TUILiveKit / TRTC) to Prometheus.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/promslog"
+	promslogflag "github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/tencent-live-exporter/tencent_live_exporter/collector"
+)
+
+const exporterName = "tencent_live_exporter"
+
+// defaultListenAddress uses a port outside the 9100-9999 range allocated
+// to other exporters.
+const defaultListenAddress = ":9864"
+
+func main() { os.Exit(run()) }
+
+func run() int {
+	var (
+		configFile    = kingpin.Flag("config.file", "Path to the configuration file.").Default("tencent_live_exporter.yml").String()
+		configCheck   = kingpin.Flag("config.check", "Load and validate the configuration file, then exit.").Bool()
+		metricsPath   = kingpin.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
+		maxRequests   = kingpin.Flag("web.max-requests", "Maximum number of parallel scrape requests; 0 means no limit.").Default("40").Int()
+		timeoutOffset = kingpin.Flag("scrape.timeout-offset", "Time subtracted from Prometheus' scrape timeout header to leave room for the answer.").Default("500ms").Duration()
+		defaultTO     = kingpin.Flag("scrape.default-timeout", "Refresh budget of a scrape that sends no X-Prometheus-Scrape-Timeout-Seconds header.").Default("9s").Duration()
+		shardCount    = kingpin.Flag("shard.count", "Split every app's rooms among this many exporters; each uses max_qps divided by this number.").Default("1").Int()
+		shardIndex    = kingpin.Flag("shard.index", "Which shard this exporter serves, from 0 to shard.count-1.").Default("0").Int()
+		demo          = kingpin.Flag("demo", "Run against a built-in fake of the Tencent API on loopback, with moving member counts; no account needed.").Bool()
+		toolkitFlags  = kingpinflag.AddFlags(kingpin.CommandLine, defaultListenAddress)
+	)
+	promslogConfig := &promslog.Config{}
+	promslogflag.AddFlags(kingpin.CommandLine, promslogConfig)
+	kingpin.Version(version.Print(exporterName))
+	kingpin.HelpFlag.Short('h')
+	kingpin.Parse()
+	logger := promslog.New(promslogConfig)
+
+	loadConfig := func() (*collector.Config, error) { return collector.Load(*configFile) }
+	if *demo {
+		d, err := startDemo(logger)
+		if err != nil {
+			logger.Error("Cannot start demo", "err", err)
+			return 1
+		}
+		defer d.Close()
+		loadConfig = d.Config
+	}
+
+	cfg, err := loadConfig()
+	if err != nil {
+		logger.Error("Error loading config", "err", err)
+		return 1
+	}
+	if *configCheck {
+		logger.Info("Config file is ok", "file", *configFile, "apps", len(cfg.Apps))
+		return 0
+	}
+
+	logger.Info("Starting "+exporterName, "version", version.Info())
+	logger.Info("Build context", "build_context", version.BuildContext())
+
+	exporter, err := collector.New(cfg, collector.Options{
+		Logger:     logger,
+		UserAgent:  exporterName + "/" + version.Version,
+		ShardCount: *shardCount,
+		ShardIndex: *shardIndex,
+	})
+	if err != nil {
+		logger.Error("Cannot start exporter", "err", err)
+		return 1
+	}
+	defer exporter.Close()
+
+	reg := prometheus.NewRegistry()
+	reloads := newReloadStatus()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		versioncollector.NewCollector(exporterName),
+		reloads,
+		exporter,
+	)
+	reloads.succeeded(time.Now())
+
+	reloadCh := make(chan chan error)
+	go reloadLoop(reloadCh, loadConfig, exporter, reloads, logger)
+
+	mux := http.NewServeMux()
+	mux.Handle(*metricsPath, promhttp.InstrumentMetricHandler(reg, &metricsHandler{
+		exporter:       exporter,
+		gatherer:       reg,
+		timeoutOffset:  *timeoutOffset,
+		defaultTimeout: *defaultTO,
+		inFlight:       newSemaphore(*maxRequests),
+		opts: promhttp.HandlerOpts{
+			ErrorLog:      slog.NewLogLogger(logger.Handler(), slog.LevelError),
+			ErrorHandling: promhttp.ContinueOnError,
+		},
+	}))
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Ready") })
+	mux.Handle("/-/reload", reloadHandler(reloadCh))
+	mux.HandleFunc("/config", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprint(w, exporter.Config().String())
+	})
+	if *metricsPath != "/" {
+		landing, err := web.NewLandingPage(web.LandingConfig{
+			Name:        "Tencent Live Exporter",
+			Description: "Prometheus exporter for Tencent Cloud live room member counts",
+			Version:     version.Info(),
+			Links: []web.LandingLinks{
+				{Address: *metricsPath, Text: "Metrics"},
+				{Address: "/config", Text: "Configuration", Description: "The loaded configuration, secrets hidden."},
+				{Address: "/-/healthy", Text: "Health"},
+			},
+		})
+		if err != nil {
+			logger.Error("Cannot build landing page", "err", err)
+			return 1
+		}
+		mux.Handle("/", landing)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			errCh := make(chan error)
+			reloadCh <- errCh
+			<-errCh
+		}
+	}()
+
+	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- web.ListenAndServe(server, toolkitFlags, logger) }()
+	select {
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("Error running HTTP server", "err", err)
+			return 1
+		}
+	case <-ctx.Done():
+		logger.Info("Shutting down")
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := server.Shutdown(shutdownCtx); err != nil {
+			logger.Error("Error shutting down HTTP server", "err", err)
+		}
+	}
+	return 0
+}
+
+// reloadLoop applies reload requests one at a time, from SIGHUP and
+// POST /-/reload alike.
+func reloadLoop(requests <-chan chan error, load func() (*collector.Config, error), exporter *collector.Exporter, status *reloadStatus, logger *slog.Logger) {
+	for errCh := range requests {
+		cfg, err := load()
+		if err == nil {
+			err = exporter.ApplyConfig(cfg)
+		}
+		if err != nil {
+			logger.Error("Error reloading config", "err", err)
+			status.failed()
+		} else {
+			logger.Info("Reloaded config", "apps", len(cfg.Apps))
+			status.succeeded(time.Now())
+		}
+		errCh <- err
+	}
+}
