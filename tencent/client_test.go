@@ -1,0 +1,372 @@
+package tencent_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tencent-live-exporter/tencent_live_exporter/tencent"
+	"github.com/tencent-live-exporter/tencent_live_exporter/tencent/tencenttest"
+)
+
+const (
+	sdkAppID   = 1400000000
+	identifier = "administrator"
+	secretKey  = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e"
+)
+
+// recorded is what the fake's front door saw of one request.
+type recorded struct {
+	query     string
+	body      string
+	userAgent string
+}
+
+// setup starts the fake behind a recorder and returns a client for it.
+func setup(t *testing.T, opts ...tencent.Option) (*tencent.Client, *tencenttest.Fake, func() []recorded) {
+	t.Helper()
+	fake := tencenttest.New(tencenttest.Options{SDKAppID: sdkAppID, Identifier: identifier, SecretKey: secretKey})
+	var (
+		mu   sync.Mutex
+		seen []recorded
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		seen = append(seen, recorded{query: r.URL.RawQuery, body: string(body), userAgent: r.UserAgent()})
+		mu.Unlock()
+		r.Body = io.NopCloser(strings.NewReader(string(body)))
+		fake.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	client, err := tencent.NewClient(sdkAppID, identifier, tencent.NewSigner(sdkAppID, identifier, secretKey),
+		append([]tencent.Option{tencent.WithBaseURL(srv.URL)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client, fake, func() []recorded {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]recorded(nil), seen...)
+	}
+}
+
+func TestGetMemberListCount(t *testing.T) {
+	client, fake, requests := setup(t, tencent.WithUserAgent("tencent_live_exporter/1.2.3"))
+	fake.SetRoom("room", tencenttest.Room{MemberCount: 2500})
+	list, err := client.GetMemberList(t.Context(), "room")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if list.MemberCount != 2500 || list.Pages != 1 || list.Members != nil || list.RequestID == "" {
+		t.Errorf("GetMemberList = %+v; want count 2500 from 1 page, no members, a request id", list)
+	}
+	list2, err := client.GetMemberList(t.Context(), "room")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := requests()
+	if len(reqs) != 2 {
+		t.Fatalf("%d requests; want 2", len(reqs))
+	}
+	if list2.RequestID == list.RequestID {
+		t.Errorf("two answers share request id %q", list.RequestID)
+	}
+	if reqs[0].userAgent != "tencent_live_exporter/1.2.3" {
+		t.Errorf("User-Agent = %q", reqs[0].userAgent)
+	}
+	if reqs[0].body != `{"RoomId":"room","Next":""}` {
+		t.Errorf("body = %s", reqs[0].body)
+	}
+	r0, r1 := randomParam(t, reqs[0].query), randomParam(t, reqs[1].query)
+	if r0 == r1 {
+		t.Errorf("two requests share random=%s; want a fresh one each", r0)
+	}
+	for _, r := range reqs {
+		if strings.Contains(r.query+r.body, secretKey) {
+			t.Errorf("request carries the secret key: %s %s", r.query, r.body)
+		}
+		for _, p := range []string{"sdkappid=1400000000", "identifier=administrator", "contenttype=json", "usersig="} {
+			if !strings.Contains(r.query, p) {
+				t.Errorf("query %q lacks %s", r.query, p)
+			}
+		}
+	}
+}
+
+func randomParam(t *testing.T, query string) string {
+	t.Helper()
+	for kv := range strings.SplitSeq(query, "&") {
+		if v, ok := strings.CutPrefix(kv, "random="); ok {
+			return v
+		}
+	}
+	t.Fatalf("no random in %q", query)
+	return ""
+}
+
+func TestGetMemberListPaging(t *testing.T) {
+	client, fake, requests := setup(t)
+	fake.SetRoom("big", tencenttest.Room{MemberCount: 2500})
+	list, err := client.GetMemberList(t.Context(), "big", tencent.WithMembers())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if list.MemberCount != 2500 || len(list.Members) != 1000 || list.Pages != 10 {
+		t.Errorf("paged list: count %d, %d members, %d pages; want 2500, 1000 (the cap), 10", list.MemberCount, len(list.Members), list.Pages)
+	}
+	if len(requests()) != 10 {
+		t.Errorf("%d requests; want 10", len(requests()))
+	}
+
+	fake.SetRoom("dups", tencenttest.Room{MemberCount: 4, Members: []string{"a", "b", "a", "c", "b"}})
+	list, err = client.GetMemberList(t.Context(), "dups", tencent.WithMembers())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(list.Members, ","); got != "a,b,c" {
+		t.Errorf("members = %s; want a,b,c (de-duplicated)", got)
+	}
+}
+
+func TestGetMemberListEndlessNext(t *testing.T) {
+	client, fake, requests := setup(t, tencent.WithMaxPages(5))
+	fake.SetRoom("loop", tencenttest.Room{MemberCount: 10, EndlessNext: true})
+	_, err := client.GetMemberList(t.Context(), "loop", tencent.WithMembers())
+	if got := tencent.ErrorCode(err); got != "paging" {
+		t.Fatalf("endless Next: code %q (%v); want paging", got, err)
+	}
+	if n := len(requests()); n != 5 {
+		t.Errorf("endless Next made %d requests; want the cap, 5", n)
+	}
+}
+
+func TestGetMemberListErrors(t *testing.T) {
+	tests := []struct {
+		name      string
+		room      tencenttest.Room
+		opts      []tencent.Option
+		wantCode  string
+		wantClass tencent.Class
+	}{
+		{"room gone", tencenttest.Room{ErrorCode: 100004}, nil, "100004", tencent.ClassRoom},
+		{"not a live room", tencenttest.Room{ErrorCode: 100006}, nil, "100006", tencent.ClassRoom},
+		{"system error", tencenttest.Room{ErrorCode: 100001}, nil, "100001", tencent.ClassTransient},
+		{"frequency limit", tencenttest.Room{ErrorCode: 60007}, nil, "60007", tencent.ClassTransient},
+		{"bad gateway", tencenttest.Room{HTTPStatus: 502}, nil, "http_502", tencent.ClassTransient},
+		{"garbage body", tencenttest.Room{RawBody: "<html>oops</html>"}, nil, "decode", tencent.ClassTransient},
+		{"truncated body", tencenttest.Room{RawBody: `{"ActionStatus":"OK","ErrorCode":0,"Resp`}, nil, "decode", tencent.ClassTransient},
+		{"oversize body", tencenttest.Room{MemberCount: 1000}, []tencent.Option{tencent.WithMaxBodyBytes(100)}, "body_too_large", tencent.ClassTransient},
+		{"timeout", tencenttest.Room{MemberCount: 1, Latency: 5 * time.Second}, []tencent.Option{tencent.WithTimeout(100 * time.Millisecond)}, "timeout", tencent.ClassTransient},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client, fake, _ := setup(t, tt.opts...)
+			fake.SetRoom("r", tt.room)
+			_, err := client.GetMemberList(t.Context(), "r", tencent.WithMembers())
+			if got := tencent.ErrorCode(err); got != tt.wantCode {
+				t.Fatalf("code = %q (%v); want %q", got, err, tt.wantCode)
+			}
+			if got := tencent.Classify(err); got != tt.wantClass {
+				t.Errorf("class = %s; want %s", got, tt.wantClass)
+			}
+			assertClean(t, err)
+		})
+	}
+}
+
+// assertClean fails if an error's text carries a secret or a usersig.
+func assertClean(t *testing.T, err error) {
+	t.Helper()
+	if msg := err.Error(); strings.Contains(msg, secretKey) || strings.Contains(msg, "usersig=eJ") {
+		t.Errorf("error text leaks a secret: %s", msg)
+	}
+}
+
+func TestGetMemberListAPIErrorFields(t *testing.T) {
+	client, _, _ := setup(t)
+	_, err := client.GetMemberList(t.Context(), "never-created")
+	var apiErr *tencent.APIError
+	if !errors.As(err, &apiErr) {
+		t.Fatalf("err = %v; want *APIError", err)
+	}
+	if apiErr.Code != 100004 || apiErr.Command != "get_member_list" || apiErr.RequestID == "" || apiErr.Info == "" {
+		t.Errorf("APIError = %+v; want code 100004, command, request id and info", apiErr)
+	}
+}
+
+func TestCancellation(t *testing.T) {
+	client, fake, _ := setup(t)
+	fake.SetRoom("slow", tencenttest.Room{MemberCount: 1, Latency: time.Hour})
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := client.GetMemberList(ctx, "slow")
+	if got := tencent.ErrorCode(err); got != "canceled" {
+		t.Errorf("cancelled call: code %q (%v); want canceled", got, err)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("cancelled call returned after %s", took)
+	}
+	assertClean(t, err)
+}
+
+func TestConnectionRefused(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	client, err := tencent.NewClient(sdkAppID, identifier, tencent.NewSigner(sdkAppID, identifier, secretKey), tencent.WithBaseURL(url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = client.GetMemberList(t.Context(), "r")
+	if got := tencent.ErrorCode(err); got != "network" {
+		t.Errorf("refused: code %q (%v); want network", got, err)
+	}
+	assertClean(t, err)
+}
+
+func TestSignatureCheckedByFake(t *testing.T) {
+	tests := []struct {
+		name     string
+		sdkAppID uint64
+		ident    string
+		key      string
+		clock    func() time.Time
+		wantCode string
+		// wantVerify is what the fake's verifier says of the signature
+		// checked against the real app, administrator and key.
+		wantVerify int
+	}{
+		{"valid", sdkAppID, identifier, secretKey, time.Now, "", 0},
+		{"wrong key", sdkAppID, identifier, "not-the-key", time.Now, "70009", 70009},
+		{"wrong sdkappid", 1400000001, identifier, secretKey, time.Now, "70016", 70014},
+		{"not the admin", sdkAppID, "someone", secretKey, time.Now, "60010", 70013},
+		{"expired", sdkAppID, identifier, secretKey, func() time.Time { return time.Now().Add(-48 * time.Hour) }, "70001", 70001},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := tencenttest.NewServer(tencenttest.Options{SDKAppID: sdkAppID, Identifier: identifier, SecretKey: secretKey})
+			t.Cleanup(srv.Close)
+			srv.SetRoom("r", tencenttest.Room{MemberCount: 3})
+			signer := tencent.NewSigner(tt.sdkAppID, tt.ident, tt.key, tencent.WithClock(tt.clock))
+			client, err := tencent.NewClient(tt.sdkAppID, tt.ident, signer, tencent.WithBaseURL(srv.URL))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = client.GetMemberList(t.Context(), "r")
+			if got := tencent.ErrorCode(err); got != tt.wantCode {
+				t.Fatalf("code = %q (%v); want %q", got, err, tt.wantCode)
+			}
+			if tt.wantCode != "" {
+				if tencent.Classify(err) != tencent.ClassConfig {
+					t.Errorf("class = %s; want config", tencent.Classify(err))
+				}
+				assertClean(t, err)
+			}
+			wantCalls := 1
+			if tt.wantCode == "70001" {
+				wantCalls = 2 // one retry with a fresh signature, no more
+			}
+			if got := srv.Stats().Calls; got != wantCalls {
+				t.Errorf("calls = %d; want %d", got, wantCalls)
+			}
+			// The fake's independent verifier agrees with the outcome.
+			if code, err := tencenttest.VerifyUserSig(signer.UserSig(), sdkAppID, identifier, secretKey, time.Now()); code != tt.wantVerify {
+				t.Errorf("VerifyUserSig = %d (%v); want %d", code, err, tt.wantVerify)
+			}
+		})
+	}
+}
+
+func TestExpiredAnswerRenewsSignature(t *testing.T) {
+	srv := tencenttest.NewServer(tencenttest.Options{SDKAppID: sdkAppID, Identifier: identifier, SecretKey: secretKey})
+	t.Cleanup(srv.Close)
+	srv.SetRoom("r", tencenttest.Room{MemberCount: 3})
+	var offset atomic.Int64
+	clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	signer := tencent.NewSigner(sdkAppID, identifier, secretKey, tencent.WithClock(clock))
+	client, err := tencent.NewClient(sdkAppID, identifier, signer, tencent.WithBaseURL(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := signer.UserSig()
+	offset.Store(int64(2 * time.Second)) // a fresh signature now differs
+	srv.FailNext("r", 70001, 1)
+	list, err := client.GetMemberList(t.Context(), "r")
+	if err != nil {
+		t.Fatalf("after one 70001 the retry should succeed: %v", err)
+	}
+	if list.MemberCount != 3 {
+		t.Errorf("count = %d; want 3", list.MemberCount)
+	}
+	if signer.UserSig() == before {
+		t.Errorf("signature not renewed after 70001")
+	}
+	if got := srv.Stats().Calls; got != 2 {
+		t.Errorf("calls = %d; want 2", got)
+	}
+}
+
+func TestGateAndObserverSeeEveryRequest(t *testing.T) {
+	var gated, observed atomic.Int32
+	client, fake, requests := setup(t,
+		tencent.WithRequestGate(func(context.Context) error { gated.Add(1); return nil }),
+		tencent.WithRequestObserver(func(ri tencent.RequestInfo) {
+			if ri.Command != "get_member_list" || ri.Duration <= 0 {
+				t.Errorf("observer got %+v", ri)
+			}
+			observed.Add(1)
+		}))
+	fake.SetRoom("r", tencenttest.Room{MemberCount: 350})
+	fake.FailNext("r", 70001, 1)
+	if _, err := client.GetMemberList(t.Context(), "r", tencent.WithMembers()); err != nil {
+		t.Fatal(err)
+	}
+	n := int32(len(requests())) // 1 rejected + 4 pages
+	if n != 5 || gated.Load() != n || observed.Load() != n {
+		t.Errorf("requests %d, gated %d, observed %d; want 5 each", n, gated.Load(), observed.Load())
+	}
+
+	stop := errors.New("quota exhausted")
+	blocked, _, _ := setup(t, tencent.WithRequestGate(func(context.Context) error { return stop }))
+	if _, err := blocked.GetMemberList(t.Context(), "r"); !errors.Is(err, stop) {
+		t.Errorf("gate error not returned: %v", err)
+	}
+}
+
+func TestNewClientErrors(t *testing.T) {
+	signer := tencent.NewSigner(sdkAppID, identifier, secretKey)
+	tests := []struct {
+		name string
+		opts []tencent.Option
+		want string
+	}{
+		{"nothing", nil, "no region or base URL"},
+		{"unknown region", []tencent.Option{tencent.WithRegion("mars")}, `unknown region "mars" (known: china, germany, india, indonesia, japan, korea, singapore, usa)`},
+		{"ftp", []tencent.Option{tencent.WithBaseURL("ftp://x")}, `invalid base URL "ftp://x": scheme must be http or https`},
+		{"no host", []tencent.Option{tencent.WithBaseURL("http://")}, `invalid base URL "http://": no host`},
+		{"query", []tencent.Option{tencent.WithBaseURL("http://h/?a=b")}, `invalid base URL "http://h/?a=b": must not carry a query, fragment or user info`},
+		{"zero timeout", []tencent.Option{tencent.WithRegion("usa"), tencent.WithTimeout(0)}, "timeout must be positive, got 0s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tencent.NewClient(sdkAppID, identifier, signer, tt.opts...)
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("NewClient(%s) = %v; want %q", tt.name, err, tt.want)
+			}
+		})
+	}
+	for _, region := range tencent.Regions() {
+		if _, err := tencent.NewClient(sdkAppID, identifier, signer, tencent.WithRegion(region)); err != nil {
+			t.Errorf("region %s: %v", region, err)
+		}
+	}
+}
