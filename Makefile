@@ -1,0 +1,39 @@
+# tencent_live_exporter: common tasks. `make test` is what CI runs.
+GO       ?= go
+FUZZTIME ?= 5s
+BIN      := tencent_live_exporter
+
+.PHONY: all build test unit fuzz lint bench e2e load clean
+
+all: lint test build
+
+build:
+	$(GO) build -o $(BIN) .
+
+# Everything CI checks: vet, the race-enabled test suite (which includes
+# the end-to-end test against a real Prometheus and the fuzz seed corpora),
+# then each fuzzer for a few seconds.
+test: unit fuzz
+
+unit:
+	gofmt -l . | tee /dev/stderr | (! read -r _)
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeAnswer$$' -fuzztime $(FUZZTIME) ./tencent/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeUserSig$$' -fuzztime $(FUZZTIME) ./tencent/tencenttest/
+	$(GO) test -run '^$$' -fuzz '^FuzzServeHTTP$$' -fuzztime $(FUZZTIME) ./tencent/tencenttest/
+
+lint:
+	$(GO) vet ./...
+	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@latest run
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+e2e:
+	$(GO) test -count=1 -run 'E2E|Binary' -v . ./examples/
+
+clean:
+	rm -f $(BIN)
