@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -88,6 +89,7 @@ type app struct {
 	cfg     *AppConfig
 	name    string
 	client  *tencent.Client
+	http    *http.Client
 	gate    *gate
 	descs   *roomDescs
 	inst    *instruments
@@ -120,6 +122,7 @@ func (a *app) start() {
 func (a *app) stop() {
 	a.cancel()
 	a.wg.Wait()
+	a.http.CloseIdleConnections()
 }
 
 // signal wakes the worker without blocking.

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -111,18 +113,11 @@ func Decode(r io.Reader) (*Config, error) {
 // UnmarshalYAML rejects unknown keys (yaml.v3 does not pass KnownFields to
 // custom unmarshalers) and decodes.
 func (c *Config) UnmarshalYAML(node *yaml.Node) error {
-	if err := checkKeys(node, reflect.TypeFor[Config](), "top level"); err != nil {
-		return err
-	}
-	type plain Config
-	return node.Decode((*plain)(c))
+	return decodeFields(node, c, "top level")
 }
 
 // UnmarshalYAML sets defaults, decodes and validates one app.
 func (a *AppConfig) UnmarshalYAML(node *yaml.Node) error {
-	if err := checkKeys(node, reflect.TypeFor[AppConfig](), "app"); err != nil {
-		return err
-	}
 	*a = AppConfig{
 		UserSigTTL:      model.Duration(DefaultUserSigTTL),
 		MaxQPS:          DefaultMaxQPS,
@@ -130,8 +125,7 @@ func (a *AppConfig) UnmarshalYAML(node *yaml.Node) error {
 		RequestTimeout:  model.Duration(DefaultRequestTimeout),
 		line:            node.Line,
 	}
-	type plain AppConfig
-	if err := node.Decode((*plain)(a)); err != nil {
+	if err := decodeFields(node, a, "app"); err != nil {
 		return err
 	}
 	if a.Name == "" {
@@ -144,30 +138,32 @@ func (a *AppConfig) UnmarshalYAML(node *yaml.Node) error {
 		a.MaxConcurrency = max(4, int(math.Ceil(a.MaxQPS*latencyAllowance.Seconds())))
 	}
 	if err := a.validate(); err != nil {
-		return fmt.Errorf("line %d: app %q: %w", a.line, a.Name, err)
+		line := a.line
+		var pe *positionError
+		if errors.As(err, &pe) {
+			line, err = pe.line, pe.err
+		}
+		return &positionError{line: line, err: fmt.Errorf("app %q: %w", a.Name, err)}
 	}
 	return nil
 }
 
 // UnmarshalYAML decodes and validates one room.
 func (r *RoomConfig) UnmarshalYAML(node *yaml.Node) error {
-	if err := checkKeys(node, reflect.TypeFor[RoomConfig](), "room"); err != nil {
-		return err
-	}
-	type plain RoomConfig
-	if err := node.Decode((*plain)(r)); err != nil {
+	if err := decodeFields(node, r, "room"); err != nil {
 		return err
 	}
 	r.line = node.Line
 	if r.ID == "" {
-		return fmt.Errorf("line %d: room: id must not be empty", r.line)
+		return &positionError{line: r.line, err: errors.New("room: id must not be empty")}
 	}
-	for name := range r.Labels {
+	names := slices.Sorted(maps.Keys(r.Labels)) // report the first bad one, always the same
+	for _, name := range names {
 		switch {
 		case !labelNameRE.MatchString(name) || strings.HasPrefix(name, "__"):
-			return fmt.Errorf("line %d: room %q: invalid label name %q (must match [a-zA-Z_][a-zA-Z0-9_]* and not start with __)", r.line, r.ID, name)
+			return &positionError{line: r.line, err: fmt.Errorf("room %q: invalid label name %q (must match [a-zA-Z_][a-zA-Z0-9_]* and not start with __)", r.ID, name)}
 		case name == "app" || name == "room":
-			return fmt.Errorf("line %d: room %q: label name %q is reserved", r.line, r.ID, name)
+			return &positionError{line: r.line, err: fmt.Errorf("room %q: label name %q is reserved", r.ID, name)}
 		}
 	}
 	return nil
@@ -213,9 +209,12 @@ func (a *AppConfig) validate() error {
 		}
 	}
 	seen := make(map[string]int, len(a.Rooms))
-	for _, r := range a.Rooms {
+	for i, r := range a.Rooms {
+		if r.ID == "" { // a null entry ("- ~") never reaches RoomConfig.UnmarshalYAML
+			return fmt.Errorf("rooms[%d]: id must not be empty", i)
+		}
 		if first, dup := seen[r.ID]; dup {
-			return fmt.Errorf("line %d: duplicate room id %q (first at line %d)", r.line, r.ID, first)
+			return &positionError{line: r.line, err: fmt.Errorf("duplicate room id %q (first at line %d)", r.ID, first)}
 		}
 		seen[r.ID] = r.line
 	}
@@ -228,15 +227,16 @@ func (c *Config) validate() error {
 	}
 	names := make(map[string]int, len(c.Apps))
 	ids := make(map[uint64]int, len(c.Apps))
-	for _, a := range c.Apps {
+	for i, a := range c.Apps {
 		if a == nil {
-			return errors.New("apps: empty entry")
+			return fmt.Errorf("apps[%d]: empty entry", i)
+		}
+		// sdkappid first: an unnamed app's name is its sdkappid.
+		if first, dup := ids[a.SDKAppID]; dup {
+			return fmt.Errorf("line %d: duplicate sdkappid %d (first at line %d)", a.line, a.SDKAppID, first)
 		}
 		if first, dup := names[a.Name]; dup {
 			return fmt.Errorf("line %d: duplicate app name %q (first at line %d)", a.line, a.Name, first)
-		}
-		if first, dup := ids[a.SDKAppID]; dup {
-			return fmt.Errorf("line %d: duplicate sdkappid %d (first at line %d)", a.line, a.SDKAppID, first)
 		}
 		names[a.Name] = a.line
 		ids[a.SDKAppID] = a.line
@@ -287,23 +287,94 @@ func (c *Config) String() string {
 	return string(out)
 }
 
-// checkKeys rejects mapping keys that t's yaml tags do not name, giving
-// the line of the offending key.
-func checkKeys(node *yaml.Node, t reflect.Type, what string) error {
+// positionError is an error that already names its line.
+type positionError struct {
+	line int
+	err  error
+}
+
+func (e *positionError) Error() string { return fmt.Sprintf("line %d: %v", e.line, e.err) }
+func (e *positionError) Unwrap() error { return e.err }
+
+// decodeFields decodes a mapping into the struct out points to, key by
+// key, so every error names its key and line. It also rejects unknown keys,
+// because yaml.v3 does not pass KnownFields on to custom unmarshalers.
+func decodeFields(node *yaml.Node, out any, what string) error {
 	if node.Kind != yaml.MappingNode {
-		return nil // let Decode report the type mismatch
+		return &positionError{line: node.Line, err: fmt.Errorf("%s must be a mapping, got %s", what, nodeKind(node))}
 	}
-	known := make(map[string]bool, t.NumField())
-	for i := range t.NumField() {
-		if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); tag != "" && tag != "-" {
-			known[tag] = true
+	v := reflect.ValueOf(out).Elem()
+	fields := make(map[string]int, v.NumField())
+	for i := range v.NumField() {
+		if tag, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ","); tag != "" && tag != "-" {
+			fields[tag] = i
 		}
 	}
+	seen := make(map[string]int, len(node.Content)/2)
 	for i := 0; i+1 < len(node.Content); i += 2 {
-		key := node.Content[i]
-		if !known[key.Value] {
-			return fmt.Errorf("line %d: unknown key %q in %s", key.Line, key.Value, what)
+		key, value := node.Content[i], node.Content[i+1]
+		idx, ok := fields[key.Value]
+		if !ok {
+			return &positionError{line: key.Line, err: fmt.Errorf("unknown key %q in %s", key.Value, what)}
+		}
+		if first, dup := seen[key.Value]; dup {
+			return &positionError{line: key.Line, err: fmt.Errorf("duplicate key %q in %s (first at line %d)", key.Value, what, first)}
+		}
+		seen[key.Value] = key.Line
+		if err := value.Decode(v.Field(idx).Addr().Interface()); err != nil {
+			var pe *positionError
+			if errors.As(err, &pe) {
+				return err // from a nested entry, which named its own line
+			}
+			var te *yaml.TypeError
+			if errors.As(err, &te) {
+				err = fmt.Errorf("cannot use %s as %s", nodeKind(value), typeName(v.Field(idx).Type()))
+			}
+			return &positionError{line: value.Line, err: fmt.Errorf("%s: %w", key.Value, err)}
 		}
 	}
 	return nil
+}
+
+// nodeKind names what a YAML node holds, without echoing its value (which
+// might be a misplaced secret).
+func nodeKind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	switch n.ShortTag() {
+	case "!!str":
+		return "a string"
+	case "!!int", "!!float":
+		return "a number"
+	case "!!bool":
+		return "a boolean"
+	case "!!null":
+		return "null"
+	}
+	return "a " + strings.TrimPrefix(n.ShortTag(), "!!")
+}
+
+// typeName says what a field wants, in the user's terms.
+func typeName(t reflect.Type) string {
+	switch {
+	case t == reflect.TypeFor[model.Duration]():
+		return "a duration (e.g. 40s)"
+	case t.Kind() == reflect.Slice:
+		return "a list"
+	case t.Kind() == reflect.Map, t.Kind() == reflect.Struct, t.Kind() == reflect.Pointer:
+		return "a mapping"
+	case t.Kind() == reflect.String:
+		return "a string"
+	case t.Kind() == reflect.Uint64, t.Kind() == reflect.Int:
+		return "an integer"
+	case t.Kind() == reflect.Float64:
+		return "a number"
+	}
+	return t.String()
 }

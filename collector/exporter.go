@@ -119,6 +119,7 @@ func (e *Exporter) ApplyConfig(cfg *Config) error {
 		e.inst.forget(name)
 	}
 	for _, a := range apps {
+		e.inst.deferred.WithLabelValues(a.name) // a series from the start, so rate() works
 		a.start()
 	}
 	e.cfg, e.apps, e.gates = cfg, apps, gates
@@ -146,10 +147,11 @@ func (e *Exporter) newApp(ac *AppConfig, descs *roomDescs) (*app, error) {
 		progress: make(chan struct{}),
 		up:       true,
 	}
+	a.http = tencent.NewHTTPClient(ac.MaxConcurrency)
 	observer := e.inst.duration.WithLabelValues(ac.Name, tencent.CommandGetMemberList)
 	signer := tencent.NewSigner(ac.SDKAppID, ac.Identifier, ac.secret(), tencent.WithTTL(time.Duration(ac.UserSigTTL)))
 	opts := append(ac.newClientOptions(),
-		tencent.WithHTTPClient(tencent.NewHTTPClient(ac.MaxConcurrency)),
+		tencent.WithHTTPClient(a.http),
 		tencent.WithUserAgent(e.opts.UserAgent),
 		// a.gate is set before start; every request, retries and pages
 		// included, passes it.

@@ -39,10 +39,12 @@ type gate struct {
 	window      []time.Time // ring of the last len(window) request times
 	next        int
 	rateLimited int // frequency-limit answers seen, for tests
+	// recoverEvery is how often a slowed-down rate climbs a step.
+	recoverEvery time.Duration
 }
 
 func newGate(maxQPS float64) *gate {
-	g := &gate{limiter: rate.NewLimiter(rate.Limit(maxQPS*paceFactor), 1)}
+	g := &gate{limiter: rate.NewLimiter(rate.Limit(maxQPS*paceFactor), 1), recoverEvery: recoverEvery}
 	g.setMaxQPS(maxQPS)
 	return g
 }
@@ -111,7 +113,7 @@ func (g *gate) slowDown(now time.Time) {
 func (g *gate) recover(now time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.current >= g.maxQPS || now.Sub(g.lastChange) < recoverEvery {
+	if g.current >= g.maxQPS || now.Sub(g.lastChange) < g.recoverEvery {
 		return
 	}
 	g.current = min(g.maxQPS, g.current+g.maxQPS*recoverStep)

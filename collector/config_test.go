@@ -1,0 +1,541 @@
+package collector
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
+)
+
+const (
+	// configDir holds one fixture per validation rule.
+	configDir = "testdata/config"
+	// fixtureSecret is the inline secret_key of every invalid fixture.
+	fixtureSecret = "s3cr3t-DO-NOT-LEAK"
+	// goodInlineSecret is the inline secret_key of good.yml's second app.
+	goodInlineSecret = "inline-s3cr3t-in-good-yml"
+	// fileSecret is the content of testdata/config/secret.txt, trimmed.
+	fileSecret = "0123456789abcdef-test-key-not-real"
+)
+
+func configFixture(name string) string { return configDir + "/" + name }
+
+func TestLoadGood(t *testing.T) {
+	path := configFixture("good.yml")
+	got, err := Load(path)
+	if err != nil {
+		t.Fatalf("Load(%q) = %v; want no error", path, err)
+	}
+	want := &Config{Apps: []*AppConfig{
+		{
+			Name:              "prod-live",
+			SDKAppID:          1400000001,
+			Region:            "singapore",
+			Identifier:        "administrator",
+			SecretKey:         config.Secret(fileSecret),              // read and trimmed
+			SecretKeyFile:     filepath.Join(configDir, "secret.txt"), // relative to good.yml
+			UserSigTTL:        model.Duration(12 * time.Hour),
+			MaxQPS:            50,
+			MaxConcurrency:    13, // max(4, ceil(50 × 0.25))
+			RefreshInterval:   model.Duration(time.Minute),
+			OfflineBackoffMax: model.Duration(4 * time.Minute), // 4 × refresh_interval
+			RequestTimeout:    model.Duration(3 * time.Second),
+			Rooms: []RoomConfig{
+				{ID: "live-1001", Labels: map[string]string{"streamer": "alice", "tier": "gold"}, line: 16},
+				{ID: "live-1002", line: 18},
+			},
+			line: 6,
+		},
+		{
+			Name:              "1400000002", // defaults to the sdkappid
+			SDKAppID:          1400000002,
+			Endpoint:          "https://gateway.internal:8443/im",
+			Identifier:        "admin",
+			SecretKey:         goodInlineSecret,
+			UserSigTTL:        model.Duration(24 * time.Hour),
+			MaxQPS:            100,
+			MaxConcurrency:    25, // max(4, ceil(100 × 0.25))
+			RefreshInterval:   model.Duration(40 * time.Second),
+			OfflineBackoffMax: model.Duration(160 * time.Second),
+			RequestTimeout:    model.Duration(5 * time.Second),
+			Rooms: []RoomConfig{
+				{ID: "live-2001", Labels: map[string]string{"city": "shenzhen"}, line: 24},
+				{ID: "live-2002", Labels: map[string]string{"streamer": "bob"}, line: 27},
+			},
+			line: 19,
+		},
+	}}
+	if len(got.Apps) != len(want.Apps) {
+		t.Fatalf("Load(%q) has %d apps; want %d", path, len(got.Apps), len(want.Apps))
+	}
+	for i := range want.Apps {
+		if !reflect.DeepEqual(got.Apps[i], want.Apps[i]) {
+			t.Errorf("Load(%q).Apps[%d] = %+v; want %+v", path, i, *got.Apps[i], *want.Apps[i])
+		}
+	}
+}
+
+// TestLoadResolvesSecretFile loads a config through an absolute path from
+// elsewhere, with a relative and an absolute secret_key_file.
+func TestLoadResolvesSecretFile(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(path, content string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	absSecret := filepath.Join(dir, "abs.txt")
+	write(filepath.Join(sub, "rel.txt"), "\n  relative-key-not-real \r\n")
+	write(absSecret, "absolute-key-not-real")
+	cfgPath := filepath.Join(dir, "config.yml")
+	write(cfgPath, `apps:
+  - sdkappid: 1
+    region: usa
+    identifier: admin
+    secret_key_file: sub/rel.txt
+    rooms: [{id: a}]
+  - sdkappid: 2
+    region: usa
+    identifier: admin
+    secret_key_file: `+absSecret+`
+    rooms: [{id: a}]
+`)
+	cfg, err := Load(cfgPath)
+	if err != nil {
+		t.Fatalf("Load(%q) = %v; want no error", cfgPath, err)
+	}
+	for i, want := range []struct{ file, key string }{
+		{filepath.Join(sub, "rel.txt"), "relative-key-not-real"},
+		{absSecret, "absolute-key-not-real"},
+	} {
+		a := cfg.Apps[i]
+		if a.SecretKeyFile != want.file || a.secret() != want.key {
+			t.Errorf("Load(%q).Apps[%d] secret_key_file %q, key %q; want %q, %q", cfgPath, i, a.SecretKeyFile, a.secret(), want.file, want.key)
+		}
+	}
+}
+
+// TestLoadInvalid has one fixture per validation rule. names lists what the
+// message must mention besides being exactly want: the user's key and, where
+// yaml.v3 gives one, the line. A case with a bug is a known shortfall of
+// config.go, reported and skipped until it is fixed (want is then today's
+// text, which a fix will change).
+func TestLoadInvalid(t *testing.T) {
+	cases := []struct {
+		file  string
+		want  string
+		names []string
+		bug   string
+	}{
+		{
+			file:  "does-not-exist.yml",
+			want:  `read config: open testdata/config/does-not-exist.yml: no such file or directory`,
+			names: []string{"does-not-exist.yml"},
+		},
+		{
+			file:  "empty.yml",
+			want:  `config testdata/config/empty.yml: empty configuration: apps must list at least one app`,
+			names: []string{"apps"},
+		},
+		{
+			file:  "comment_only.yml",
+			want:  `config testdata/config/comment_only.yml: empty configuration: apps must list at least one app`,
+			names: []string{"apps"},
+		},
+		{
+			file:  "unknown_key_top.yml",
+			want:  `config testdata/config/unknown_key_top.yml: line 8: unknown key "scrape_interval" in top level`,
+			names: []string{"scrape_interval", "line 8"},
+		},
+		{
+			file:  "unknown_key_app.yml",
+			want:  `config testdata/config/unknown_key_app.yml: line 6: unknown key "maxqps" in app`,
+			names: []string{"maxqps", "line 6"},
+		},
+		{
+			file:  "unknown_key_room.yml",
+			want:  `config testdata/config/unknown_key_room.yml: line 9: unknown key "label" in room`,
+			names: []string{"label", "line 9"},
+		},
+		{
+			file:  "duplicate_key.yml",
+			want:  `config testdata/config/duplicate_key.yml: line 7: duplicate key "max_qps" in app (first at line 6)`,
+			names: []string{"max_qps", "line 7", "line 6"},
+		},
+		{
+			file:  "no_apps.yml",
+			want:  `config testdata/config/no_apps.yml: apps must list at least one app`,
+			names: []string{"apps"},
+		},
+		{
+			file:  "null_app.yml",
+			want:  `config testdata/config/null_app.yml: apps[1]: empty entry`,
+			names: []string{"apps"},
+		},
+		{
+			file:  "no_rooms.yml",
+			want:  `config testdata/config/no_rooms.yml: line 2: app "1400000001": rooms must list at least one room`,
+			names: []string{"rooms", "line 2"},
+		},
+		{
+			file:  "room_id_empty.yml",
+			want:  `config testdata/config/room_id_empty.yml: line 8: room: id must not be empty`,
+			names: []string{"id", "line 8"},
+		},
+		{
+			file:  "room_id_duplicate.yml",
+			want:  `config testdata/config/room_id_duplicate.yml: line 9: app "1400000001": duplicate room id "live-1001" (first at line 7)`,
+			names: []string{"room id", "line 9", "line 7"},
+		},
+		{
+			file:  "app_name_duplicate.yml",
+			want:  `config testdata/config/app_name_duplicate.yml: line 9: duplicate app name "live" (first at line 2)`,
+			names: []string{"name", "line 9", "line 2"},
+		},
+		{
+			file:  "sdkappid_duplicate.yml",
+			want:  `config testdata/config/sdkappid_duplicate.yml: line 9: duplicate sdkappid 1400000001 (first at line 2)`,
+			names: []string{"sdkappid", "line 9", "line 2"},
+		},
+		{
+			file:  "sdkappid_duplicate_unnamed.yml",
+			want:  `config testdata/config/sdkappid_duplicate_unnamed.yml: line 9: duplicate sdkappid 1400000001 (first at line 3)`,
+			names: []string{"sdkappid", "line 9", "line 3"},
+		},
+		{
+			file:  "app_name_is_other_sdkappid.yml",
+			want:  `config testdata/config/app_name_is_other_sdkappid.yml: line 10: duplicate app name "1400000002" (first at line 3)`,
+			names: []string{"name", "line 10", "line 3"},
+		},
+		{
+			file:  "sdkappid_missing.yml",
+			want:  `config testdata/config/sdkappid_missing.yml: line 2: app "0": sdkappid must be set`,
+			names: []string{"sdkappid", "line 2"},
+		},
+		{
+			file:  "identifier_missing.yml",
+			want:  `config testdata/config/identifier_missing.yml: line 2: app "1400000001": identifier must be set`,
+			names: []string{"identifier", "line 2"},
+		},
+		{
+			file:  "region_unknown.yml",
+			want:  `config testdata/config/region_unknown.yml: line 2: app "1400000001": unknown region "atlantis" (known: china, germany, india, indonesia, japan, korea, singapore, usa)`,
+			names: []string{"region", "line 2"},
+		},
+		{
+			file:  "region_and_endpoint.yml",
+			want:  `config testdata/config/region_and_endpoint.yml: line 2: app "1400000001": at most one of region and endpoint may be set`,
+			names: []string{"region", "endpoint", "line 2"},
+		},
+		{
+			file:  "region_endpoint_missing.yml",
+			want:  `config testdata/config/region_endpoint_missing.yml: line 2: app "1400000001": one of region and endpoint must be set`,
+			names: []string{"region", "endpoint", "line 2"},
+		},
+		{
+			file:  "endpoint_bad_scheme.yml",
+			want:  `config testdata/config/endpoint_bad_scheme.yml: line 2: app "1400000001": endpoint: invalid base URL "ftp://gateway.internal": scheme must be http or https`,
+			names: []string{"endpoint", "line 2"},
+		},
+		{
+			file:  "endpoint_query.yml",
+			want:  `config testdata/config/endpoint_query.yml: line 2: app "1400000001": endpoint: invalid base URL "https://gateway.internal/?token=abc": must not carry a query, fragment or user info`,
+			names: []string{"endpoint", "line 2"},
+		},
+		{
+			file:  "secret_key_and_file.yml",
+			want:  `config testdata/config/secret_key_and_file.yml: line 2: app "1400000001": at most one of secret_key and secret_key_file may be set`,
+			names: []string{"secret_key", "secret_key_file", "line 2"},
+		},
+		{
+			file:  "secret_key_missing.yml",
+			want:  `config testdata/config/secret_key_missing.yml: line 2: app "1400000001": one of secret_key and secret_key_file must be set`,
+			names: []string{"secret_key", "secret_key_file", "line 2"},
+		},
+		{
+			file:  "secret_key_file_missing.yml",
+			want:  `config testdata/config/secret_key_file_missing.yml: line 2: app "1400000001": secret_key_file: open testdata/config/no-such-secret.txt: no such file or directory`,
+			names: []string{"secret_key_file", "line 2"},
+		},
+		{
+			file:  "secret_key_file_empty.yml",
+			want:  `config testdata/config/secret_key_file_empty.yml: line 2: app "1400000001": secret_key_file testdata/config/empty_secret.txt is empty`,
+			names: []string{"secret_key_file", "line 2"},
+		},
+		{
+			file:  "max_qps_zero.yml",
+			want:  `config testdata/config/max_qps_zero.yml: line 2: app "1400000001": max_qps must be in (0, 200], got 0`,
+			names: []string{"max_qps", "line 2"},
+		},
+		{
+			file:  "max_qps_too_high.yml",
+			want:  `config testdata/config/max_qps_too_high.yml: line 2: app "1400000001": max_qps must be in (0, 200], got 201`,
+			names: []string{"max_qps", "line 2"},
+		},
+		{
+			file:  "max_qps_negative.yml",
+			want:  `config testdata/config/max_qps_negative.yml: line 2: app "1400000001": max_qps must be in (0, 200], got -5`,
+			names: []string{"max_qps", "line 2"},
+		},
+		{
+			file:  "max_qps_wrong_type.yml",
+			want:  `config testdata/config/max_qps_wrong_type.yml: line 6: max_qps: cannot use a string as a number`,
+			names: []string{"max_qps", "line 6"},
+		},
+		{
+			file:  "max_concurrency_negative.yml",
+			want:  `config testdata/config/max_concurrency_negative.yml: line 2: app "1400000001": max_concurrency must be in [1, 1000], got -1`,
+			names: []string{"max_concurrency", "line 2"},
+		},
+		{
+			file:  "max_concurrency_too_high.yml",
+			want:  `config testdata/config/max_concurrency_too_high.yml: line 2: app "1400000001": max_concurrency must be in [1, 1000], got 1001`,
+			names: []string{"max_concurrency", "line 2"},
+		},
+		{
+			file:  "refresh_interval_zero.yml",
+			want:  `config testdata/config/refresh_interval_zero.yml: line 2: app "1400000001": refresh_interval must be positive, got 0s`,
+			names: []string{"refresh_interval", "line 2"},
+		},
+		{
+			file:  "refresh_interval_negative.yml",
+			want:  `config testdata/config/refresh_interval_negative.yml: line 6: refresh_interval: not a valid duration string: "-1s"`,
+			names: []string{"refresh_interval", "line 6"},
+		},
+		{
+			file:  "request_timeout_zero.yml",
+			want:  `config testdata/config/request_timeout_zero.yml: line 2: app "1400000001": request_timeout must be positive, got 0s`,
+			names: []string{"request_timeout", "line 2"},
+		},
+		{
+			file:  "usersig_ttl_zero.yml",
+			want:  `config testdata/config/usersig_ttl_zero.yml: line 2: app "1400000001": usersig_ttl must be positive, got 0s`,
+			names: []string{"usersig_ttl", "line 2"},
+		},
+		{
+			file:  "offline_backoff_max_too_low.yml",
+			want:  `config testdata/config/offline_backoff_max_too_low.yml: line 2: app "1400000001": offline_backoff_max must be at least refresh_interval (1m), got 30s`,
+			names: []string{"offline_backoff_max", "refresh_interval", "line 2"},
+		},
+		{
+			file:  "label_name_digit.yml",
+			want:  `config testdata/config/label_name_digit.yml: line 8: room "live-1002": invalid label name "1abc" (must match [a-zA-Z_][a-zA-Z0-9_]* and not start with __)`,
+			names: []string{"label name", `"1abc"`, "line 8"},
+		},
+		{
+			file:  "label_name_dash.yml",
+			want:  `config testdata/config/label_name_dash.yml: line 8: room "live-1002": invalid label name "a-b" (must match [a-zA-Z_][a-zA-Z0-9_]* and not start with __)`,
+			names: []string{"label name", `"a-b"`, "line 8"},
+		},
+		{
+			file:  "label_name_double_underscore.yml",
+			want:  `config testdata/config/label_name_double_underscore.yml: line 8: room "live-1002": invalid label name "__meta" (must match [a-zA-Z_][a-zA-Z0-9_]* and not start with __)`,
+			names: []string{"label name", `"__meta"`, "line 8"},
+		},
+		{
+			file:  "label_reserved_app.yml",
+			want:  `config testdata/config/label_reserved_app.yml: line 8: room "live-1002": label name "app" is reserved`,
+			names: []string{"label name", `"app"`, "line 8"},
+		},
+		{
+			file:  "label_reserved_room.yml",
+			want:  `config testdata/config/label_reserved_room.yml: line 8: room "live-1002": label name "room" is reserved`,
+			names: []string{"label name", `"room"`, "line 8"},
+		},
+	}
+	// Every fixture but good.yml is a case here.
+	fixtures, err := filepath.Glob(filepath.Join(configDir, "*.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tested := map[string]bool{"good.yml": true}
+	for _, tc := range cases {
+		tested[tc.file] = true
+	}
+	for _, f := range fixtures {
+		if !tested[filepath.Base(f)] {
+			t.Errorf("fixture %s has no case in TestLoadInvalid", f)
+		}
+	}
+	for _, tc := range cases {
+		t.Run(strings.TrimSuffix(tc.file, ".yml"), func(t *testing.T) {
+			path := configFixture(tc.file)
+			cfg, err := Load(path)
+			if err == nil {
+				t.Fatalf("Load(%q) = %v, <nil>; want %q", path, cfg, tc.want)
+			}
+			got := err.Error()
+			if got != tc.want {
+				t.Errorf("Load(%q) = %v; want %q", path, err, tc.want)
+			}
+			for _, secret := range []string{fixtureSecret, fileSecret} {
+				if strings.Contains(got, secret) {
+					t.Errorf("Load(%q) = %v; want no secret %q in it", path, err, secret)
+				}
+			}
+			// The file name often spells the key: look past it.
+			msg := strings.TrimPrefix(got, "config "+path+": ")
+			var missing []string
+			for _, s := range tc.names {
+				if !strings.Contains(msg, s) {
+					missing = append(missing, s)
+				}
+			}
+			switch {
+			case len(missing) > 0 && tc.bug != "":
+				t.Skip("BUG: " + tc.bug)
+			case len(missing) > 0:
+				t.Errorf("Load(%q) = %v; want it to name %q", path, err, missing)
+			case tc.bug != "":
+				t.Errorf("Load(%q) = %v; bug %q looks fixed: update want and drop bug", path, err, tc.bug)
+			}
+		})
+	}
+}
+
+// TestLoadDefaults checks the defaults that depend on other keys.
+func TestLoadDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		settings        string
+		wantConcurrency int
+		wantBackoff     time.Duration
+	}{
+		{"", 25, 160 * time.Second},
+		{"max_qps: 1", 4, 160 * time.Second},
+		{"max_qps: 0.5", 4, 160 * time.Second},
+		{"max_qps: 16", 4, 160 * time.Second},
+		{"max_qps: 17", 5, 160 * time.Second}, // ceil(4.25)
+		{"max_qps: 50", 13, 160 * time.Second},
+		{"max_qps: 200", 50, 160 * time.Second},
+		{"max_concurrency: 0", 25, 160 * time.Second}, // 0 means the default
+		{"max_concurrency: 8", 8, 160 * time.Second},
+		{"max_concurrency: 1000", 1000, 160 * time.Second},
+		{"refresh_interval: 10s", 25, 40 * time.Second},
+		{"refresh_interval: 10s\n    offline_backoff_max: 10s", 25, 10 * time.Second},
+		{"offline_backoff_max: 1h", 25, time.Hour},
+		{"offline_backoff_max: 0s", 25, 160 * time.Second}, // 0 means the default
+	} {
+		in := `apps:
+  - sdkappid: 1400000001
+    region: china
+    identifier: admin
+    secret_key: ` + fixtureSecret + `
+    ` + tc.settings + `
+    rooms: [{id: a}]
+`
+		cfg, err := Decode(strings.NewReader(in))
+		if err != nil {
+			t.Errorf("Decode(%q) = %v; want no error", in, err)
+			continue
+		}
+		a := cfg.Apps[0]
+		if a.MaxConcurrency != tc.wantConcurrency || time.Duration(a.OfflineBackoffMax) != tc.wantBackoff {
+			t.Errorf("Decode(%q) = max_concurrency %d, offline_backoff_max %s; want %d, %s",
+				in, a.MaxConcurrency, a.OfflineBackoffMax, tc.wantConcurrency, model.Duration(tc.wantBackoff))
+		}
+	}
+}
+
+// TestDecodeDoesNotReadFiles: Decode checks secret_key_file is set but
+// neither resolves nor reads it; only Load does.
+func TestDecodeDoesNotReadFiles(t *testing.T) {
+	for _, file := range []string{"/nonexistent/secret", "secret.txt"} {
+		in := `apps:
+  - sdkappid: 1400000001
+    region: china
+    identifier: admin
+    secret_key_file: ` + file + `
+    rooms: [{id: a}]
+`
+		cfg, err := Decode(strings.NewReader(in))
+		if err != nil {
+			t.Errorf("Decode(%q) = %v; want no error", in, err)
+			continue
+		}
+		if a := cfg.Apps[0]; a.SecretKeyFile != file || a.SecretKey != "" {
+			t.Errorf("Decode(%q) = secret_key_file %q, secret_key %q; want %q, \"\"", in, a.SecretKeyFile, a.SecretKey, file)
+		}
+	}
+}
+
+func TestConfigStringHidesSecrets(t *testing.T) {
+	path := configFixture("good.yml")
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatalf("Load(%q) = %v; want no error", path, err)
+	}
+	out := cfg.String()
+	for _, secret := range []string{goodInlineSecret, fileSecret} {
+		if strings.Contains(out, secret) {
+			t.Errorf("Load(%q).String() = %q; want no secret %q in it", path, out, secret)
+		}
+	}
+	for _, want := range []string{
+		"secret_key: <secret>\n", // the inline one, and only it
+		"secret_key_file: " + filepath.Join(configDir, "secret.txt") + "\n",
+	} {
+		if n := strings.Count(out, want); n != 1 {
+			t.Errorf("Load(%q).String() = %q; want %q once, found %d times", path, out, want, n)
+		}
+	}
+	// String must not have wiped the secrets it hides.
+	if cfg.Apps[0].secret() != fileSecret || cfg.Apps[1].secret() != goodInlineSecret {
+		t.Errorf("Load(%q).String() changed the loaded secrets", path)
+	}
+}
+
+// TestConfigStringRoundTrip: what /config shows decodes back to the same
+// configuration, except that secrets are "<secret>" or, for
+// secret_key_file, left to be read.
+func TestConfigStringRoundTrip(t *testing.T) {
+	path := configFixture("good.yml")
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatalf("Load(%q) = %v; want no error", path, err)
+	}
+	out := cfg.String()
+	back, err := Decode(strings.NewReader(out))
+	if err != nil {
+		t.Fatalf("Decode(%q) = %v; want no error", out, err)
+	}
+	if again := back.String(); again != out {
+		t.Errorf("Decode(%q).String() = %q; want it unchanged", out, again)
+	}
+	if len(back.Apps) != len(cfg.Apps) {
+		t.Fatalf("Decode(%q) has %d apps; want %d", out, len(back.Apps), len(cfg.Apps))
+	}
+	for i := range cfg.Apps {
+		want, got := withoutLines(cfg.Apps[i]), withoutLines(back.Apps[i])
+		if want.SecretKeyFile != "" {
+			want.SecretKey = ""
+		} else {
+			want.SecretKey = "<secret>"
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("Decode(%q).Apps[%d] = %+v; want %+v", out, i, got, want)
+		}
+	}
+}
+
+// withoutLines copies a with its line numbers cleared, for comparisons
+// across different YAML sources.
+func withoutLines(a *AppConfig) AppConfig {
+	cp := *a
+	cp.line = 0
+	cp.Rooms = make([]RoomConfig, len(a.Rooms))
+	for i, r := range a.Rooms {
+		r.line = 0
+		cp.Rooms[i] = r
+	}
+	return cp
+}
