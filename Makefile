@@ -3,7 +3,7 @@ GO       ?= go
 FUZZTIME ?= 5s
 BIN      := tencent_live_exporter
 
-.PHONY: all build test unit fuzz lint bench e2e load clean
+.PHONY: all build test unit fuzz lint bench e2e load scrapecost clean
 
 all: lint test build
 
@@ -37,3 +37,13 @@ e2e:
 
 clean:
 	rm -f $(BIN)
+
+# Issue #5 figures: the in-process load harness (add LOADFLAGS=-load.full
+# for the full-size ceiling) and the scrape-cost comparison with the floor.
+load:
+	$(GO) test -count=1 -run '^TestLoadReport$$' -v -timeout 30m ./collector/ -load $(LOADFLAGS)
+
+scrapecost:
+	$(GO) build -o .build/tencent_live_exporter .
+	$(GO) build -o .build/floor ./collector/internal/floor/cmd/floor
+	$(GO) run ./collector/internal/scrapecost -exporter .build/tencent_live_exporter -floor .build/floor

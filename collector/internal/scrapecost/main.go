@@ -1,0 +1,214 @@
+// Command scrapecost compares what a scrape of tencent_live_exporter with
+// 10 000 cached rooms costs against the floor program, which serves the
+// same room series from const metrics built once: the median /metrics
+// latency over HTTP, with and without gzip, measured alternately in one
+// run, and each process' resident memory.
+//
+//	make scrapecost
+//
+// It starts five fakes of the Tencent API in-process (one per app), the
+// exporter binary against them and the floor binary, all on 127.0.0.1.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tencent-live-exporter/tencent_live_exporter/collector/internal/floor"
+	"github.com/tencent-live-exporter/tencent_live_exporter/tencent/tencenttest"
+)
+
+const (
+	apps        = 5
+	roomsPerApp = 2000
+	key         = "scrapecost-key-not-secret"
+)
+
+func main() {
+	exporterBin := flag.String("exporter", ".build/tencent_live_exporter", "Path to the exporter binary.")
+	floorBin := flag.String("floor", ".build/floor", "Path to the floor binary.")
+	rounds := flag.Int("rounds", 200, "Scrapes of each target in each mode.")
+	flag.Parse()
+	if err := run(*exporterBin, *floorBin, *rounds); err != nil {
+		fmt.Fprintln(os.Stderr, "scrapecost:", err)
+		os.Exit(1)
+	}
+}
+
+func run(exporterBin, floorBin string, rounds int) error {
+	dir, err := os.MkdirTemp("", "scrapecost")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	var cfg strings.Builder
+	cfg.WriteString("apps:\n")
+	for a := range apps {
+		id := uint64(1400000000 + a)
+		srv := tencenttest.NewServer(tencenttest.Options{SDKAppID: id, Identifier: "admin", SecretKey: key, RateLimit: 200})
+		defer srv.Close()
+		fmt.Fprintf(&cfg, "  - name: %s\n    sdkappid: %d\n    endpoint: %s\n    identifier: admin\n    secret_key: %s\n    max_qps: 200\n    refresh_interval: 1h\n    rooms:\n",
+			floor.AppName(a), id, srv.URL, key)
+		for r := range roomsPerApp {
+			srv.SetRoom(floor.RoomID(r), tencenttest.Room{MemberCount: r})
+			fmt.Fprintf(&cfg, "      - id: %s\n", floor.RoomID(r))
+		}
+	}
+	cfgPath := filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(cfgPath, []byte(cfg.String()), 0o600); err != nil {
+		return err
+	}
+
+	exporterAddr, floorAddr := freeAddr(), freeAddr()
+	exporter, err := start(exporterBin, "--config.file="+cfgPath, "--web.listen-address="+exporterAddr, "--log.level=warn")
+	if err != nil {
+		return err
+	}
+	defer stop(exporter)
+	floorProc, err := start(floorBin, "-listen="+floorAddr)
+	if err != nil {
+		return err
+	}
+	defer stop(floorProc)
+
+	exporterURL, floorURL := "http://"+exporterAddr+"/metrics", "http://"+floorAddr+"/metrics"
+	fmt.Println("filling the exporter's cache: 10 000 rooms at 5 x 195 calls/s ...")
+	fillStart := time.Now()
+	for {
+		body, err := get(exporterURL, false)
+		if err == nil && bytes.Count(body, []byte("\ntencent_live_room_members{")) == apps*roomsPerApp {
+			break
+		}
+		if time.Since(fillStart) > 2*time.Minute {
+			return fmt.Errorf("cache not filled after 2 minutes (last error %v)", err)
+		}
+	}
+	fmt.Printf("filled in %s\n", time.Since(fillStart).Round(time.Millisecond))
+	if _, err := get(floorURL, false); err != nil {
+		return err
+	}
+
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "mode\texporter median\tfloor median\tratio\texporter bytes\tfloor bytes")
+	for _, gzip := range []bool{false, true} {
+		var exp, flo []time.Duration
+		var expBytes, floBytes int
+		for range rounds { // alternate, so both see the same machine
+			d, n, err := timed(exporterURL, gzip)
+			if err != nil {
+				return err
+			}
+			exp, expBytes = append(exp, d), n
+			d, n, err = timed(floorURL, gzip)
+			if err != nil {
+				return err
+			}
+			flo, floBytes = append(flo, d), n
+		}
+		me, mf := median(exp), median(flo)
+		mode := "plain"
+		if gzip {
+			mode = "gzip"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%.2fx\t%d\t%d\n", mode, me.Round(10*time.Microsecond), mf.Round(10*time.Microsecond), float64(me)/float64(mf), expBytes, floBytes)
+	}
+	w.Flush()
+	re, he := memory(exporter.Process.Pid)
+	rf, hf := memory(floorProc.Process.Pid)
+	fmt.Printf("resident memory after the run: exporter %.1f MiB (peak %.1f), floor %.1f MiB (peak %.1f), ratio %.2fx (peak %.2fx)\n",
+		re, he, rf, hf, re/rf, he/hf)
+	return nil
+}
+
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func start(bin string, args ...string) (*exec.Cmd, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	return cmd, nil
+}
+
+func stop(cmd *exec.Cmd) {
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+}
+
+var client = &http.Client{Transport: &http.Transport{DisableCompression: true}, Timeout: time.Minute}
+
+// get fetches url, raw (still compressed when gzip is set).
+func get(url string, gzip bool) ([]byte, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "10")
+	if gzip {
+		req.Header.Set("Accept-Encoding", "gzip")
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		time.Sleep(100 * time.Millisecond) // not listening yet
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("%s: HTTP %d", url, resp.StatusCode)
+	}
+	return body, err
+}
+
+func timed(url string, gzip bool) (time.Duration, int, error) {
+	start := time.Now()
+	body, err := get(url, gzip)
+	return time.Since(start), len(body), err
+}
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// memory returns VmRSS and VmHWM of a process in MiB.
+func memory(pid int) (rss, peak float64) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var kb float64
+		if _, err := fmt.Sscanf(sc.Text(), "VmRSS: %f kB", &kb); err == nil {
+			rss = kb / 1024
+		}
+		if _, err := fmt.Sscanf(sc.Text(), "VmHWM: %f kB", &kb); err == nil {
+			peak = kb / 1024
+		}
+	}
+	return rss, peak
+}
