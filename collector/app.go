@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/tencent-live-exporter/tencent_live_exporter/tencent"
 )
@@ -31,11 +32,11 @@ const (
 )
 
 // room is one watched room and what is known of it. Fields below mu are
-// guarded by the owning app's mu; metrics is read by Collect without locks.
+// guarded by the owning app's mu; snapshot is read by Collect without locks.
 type room struct {
 	id     string
 	index  int      // position in config, breaks ties between equally due rooms
-	labels []string // app, room and extra label values, in roomDescs order
+	labels []*dto.LabelPair // app, room and extra labels, built once per configuration
 
 	heapIndex   int // position in app.queue; -1 while in flight
 	due         time.Time
@@ -47,7 +48,7 @@ type room struct {
 	lastSuccess time.Time
 	backoff     time.Duration // current offline back-off, 0 while live
 
-	metrics atomic.Pointer[[]prometheus.Metric] // built once per change, served by every scrape
+	snapshot atomic.Pointer[roomSnapshot] // built once per change, served by every scrape
 }
 
 // roomQueue is a min-heap of rooms by due time: the stalest room first.
@@ -279,29 +280,21 @@ func (a *app) appAnsweredLocked() {
 	a.blockedUntil = time.Time{}
 }
 
-// buildRoomMetrics renders a room's state as const metrics once, so
-// scrapes only pass them on.
+// buildRoomMetrics renders a room's state as metrics once, so scrapes
+// only pass them on.
 func (a *app) buildRoomMetrics(r *room) {
-	ms := make([]prometheus.Metric, 0, 4)
-	add := func(desc *prometheus.Desc, v float64) {
-		m, err := prometheus.NewConstMetric(desc, prometheus.GaugeValue, v, r.labels...)
-		if err != nil {
-			a.logger.Error("Cannot build room metric", "room", r.id, "err", err)
-			return
-		}
-		ms = append(ms, m)
-	}
+	s := &roomSnapshot{}
 	if r.hasCount && r.exists != existsNo {
-		add(a.descs.members, float64(r.members))
+		s.add(a.descs.members, r.labels, float64(r.members))
 	}
-	add(a.descs.up, boolToFloat(r.up))
+	s.add(a.descs.up, r.labels, boolToFloat(r.up))
 	if r.exists != existsUnknown {
-		add(a.descs.exists, boolToFloat(r.exists == existsYes))
+		s.add(a.descs.exists, r.labels, boolToFloat(r.exists == existsYes))
 	}
 	if !r.lastSuccess.IsZero() {
-		add(a.descs.lastSuccess, float64(r.lastSuccess.UnixNano())/1e9)
+		s.add(a.descs.lastSuccess, r.labels, float64(r.lastSuccess.UnixNano())/1e9)
 	}
-	r.metrics.Store(&ms)
+	r.snapshot.Store(s)
 }
 
 // demand records a scrape: the worker calls upstream while they keep coming.
@@ -369,9 +362,9 @@ func (a *app) pendingLocked(t0 time.Time, all bool) int {
 // collect sends the app's room metrics and app-level gauges.
 func (a *app) collect(ch chan<- prometheus.Metric) {
 	for _, r := range a.rooms {
-		if ms := r.metrics.Load(); ms != nil {
-			for _, m := range *ms {
-				ch <- m
+		if s := r.snapshot.Load(); s != nil {
+			for i := range s.n {
+				ch <- &s.series[i]
 			}
 		}
 	}

@@ -167,12 +167,19 @@ func (e *Exporter) newApp(ac *AppConfig, descs *roomDescs) (*app, error) {
 		return nil, err
 	}
 	a.client = client
+	var mine []RoomConfig
 	for _, rc := range ac.Rooms {
-		if !InShard(ac.SDKAppID, rc.ID, e.opts.ShardIndex, e.opts.ShardCount) {
-			continue
+		if InShard(ac.SDKAppID, rc.ID, e.opts.ShardIndex, e.opts.ShardCount) {
+			mine = append(mine, rc)
 		}
-		r := &room{id: rc.ID, index: len(a.rooms), labels: descs.labelValues(ac.Name, rc)}
-		a.rooms = append(a.rooms, r)
+	}
+	labels := descs.labelPairs(ac.Name, mine)
+	rooms := make([]room, len(mine)) // one allocation: Collect walks them in order
+	a.rooms = make([]*room, len(mine))
+	for i, rc := range mine {
+		r := &rooms[i]
+		r.id, r.index, r.labels = rc.ID, i, labels[i]
+		a.rooms[i] = r
 		heap.Push(&a.queue, r)
 		a.buildRoomMetrics(r)
 	}

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/proto"
 )
 
 // namespace prefixes every metric of the exporter.
@@ -133,12 +135,60 @@ func newRoomDescs(cfg *Config) *roomDescs {
 	}
 }
 
-// labelValues returns app, room and the room's extra labels in desc order.
-func (d *roomDescs) labelValues(app string, r RoomConfig) []string {
-	values := make([]string, 0, 2+len(d.extra))
-	values = append(values, app, r.ID)
-	for _, name := range d.extra {
-		values = append(values, r.Labels[name]) // "" when the room lacks it
+// labelPairs builds the label pairs of an app's rooms once per
+// configuration: app, room and the extra labels ("" where a room lacks
+// one), sorted by name as the exposition requires. They live in one
+// allocation, so a scrape walking 10 000 rooms reads memory in order
+// instead of chasing pointers scattered by hours of refreshes.
+func (d *roomDescs) labelPairs(app string, rooms []RoomConfig) [][]*dto.LabelPair {
+	names := append([]string{appLabel, roomLabel}, d.extra...)
+	slices.Sort(names)
+	n := len(names)
+	pairs := make([]dto.LabelPair, len(rooms)*n)
+	ptrs := make([]*dto.LabelPair, len(rooms)*n)
+	out := make([][]*dto.LabelPair, len(rooms))
+	for i, r := range rooms {
+		for j, name := range names {
+			value := r.Labels[name]
+			switch name {
+			case appLabel:
+				value = app
+			case roomLabel:
+				value = r.ID
+			}
+			p := &pairs[i*n+j]
+			p.Name, p.Value = &names[j], proto.String(value)
+			ptrs[i*n+j] = p
+		}
+		out[i] = ptrs[i*n : (i+1)*n : (i+1)*n]
 	}
-	return values
+	return out
+}
+
+// roomSeries is one series of a room as of one refresh. It implements
+// prometheus.Metric like a const metric, but shares the room's label
+// pairs and lives inside the room's snapshot.
+type roomSeries struct {
+	desc   *prometheus.Desc
+	labels []*dto.LabelPair
+	value  float64
+}
+
+func (s *roomSeries) Desc() *prometheus.Desc { return s.desc }
+
+func (s *roomSeries) Write(m *dto.Metric) error {
+	m.Label = s.labels // shared and never modified, as const metrics do
+	m.Gauge = &dto.Gauge{Value: &s.value}
+	return nil
+}
+
+// roomSnapshot is what a room exposes until its next refresh.
+type roomSnapshot struct {
+	series [4]roomSeries
+	n      int
+}
+
+func (s *roomSnapshot) add(desc *prometheus.Desc, labels []*dto.LabelPair, v float64) {
+	s.series[s.n] = roomSeries{desc: desc, labels: labels, value: v}
+	s.n++
 }
