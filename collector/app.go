@@ -35,7 +35,7 @@ const (
 // guarded by the owning app's mu; snapshot is read by Collect without locks.
 type room struct {
 	id     string
-	index  int      // position in config, breaks ties between equally due rooms
+	index  int              // position in config, breaks ties between equally due rooms
 	labels []*dto.LabelPair // app, room and extra labels, built once per configuration
 
 	heapIndex   int // position in app.queue; -1 while in flight

@@ -155,7 +155,7 @@ func (e *Exporter) newApp(ac *AppConfig, descs *roomDescs) (*app, error) {
 		tencent.WithUserAgent(e.opts.UserAgent),
 		// a.gate is set before start; every request, retries and pages
 		// included, passes it.
-		tencent.WithRequestGate(func(ctx context.Context) error { return a.gate.wait(ctx) }),
+		tencent.WithRequestGate(func(ctx context.Context) (func(), error) { return a.gate.wait(ctx) }),
 		tencent.WithRequestObserver(func(ri tencent.RequestInfo) {
 			if tencent.ErrorCode(ri.Err) != "canceled" {
 				observer.Observe(ri.Duration.Seconds())

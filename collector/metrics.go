@@ -172,13 +172,15 @@ type roomSeries struct {
 	desc   *prometheus.Desc
 	labels []*dto.LabelPair
 	value  float64
+	gauge  dto.Gauge // points at value
 }
 
 func (s *roomSeries) Desc() *prometheus.Desc { return s.desc }
 
 func (s *roomSeries) Write(m *dto.Metric) error {
-	m.Label = s.labels // shared and never modified, as const metrics do
-	m.Gauge = &dto.Gauge{Value: &s.value}
+	// Shared and never modified, as client_golang's const metrics do.
+	m.Label = s.labels
+	m.Gauge = &s.gauge
 	return nil
 }
 
@@ -189,6 +191,8 @@ type roomSnapshot struct {
 }
 
 func (s *roomSnapshot) add(desc *prometheus.Desc, labels []*dto.LabelPair, v float64) {
-	s.series[s.n] = roomSeries{desc: desc, labels: labels, value: v}
+	rs := &s.series[s.n]
+	rs.desc, rs.labels, rs.value = desc, labels, v
+	rs.gauge.Value = &rs.value
 	s.n++
 }

@@ -107,7 +107,7 @@ type Client struct {
 	userAgent  string
 	maxBody    int64
 	maxPages   int
-	gate       func(context.Context) error
+	gate       RequestGate
 	observe    func(RequestInfo)
 }
 
@@ -191,10 +191,16 @@ func WithMaxPages(n int) Option {
 	}
 }
 
+// RequestGate is called before every HTTP request and may block, e.g.
+// on a rate limiter. It returns done, which the client calls once the
+// request has completed (answered, failed or been cancelled): the server
+// has seen the request by then, so a gate that counts completions can
+// bound what the server sees in any window.
+type RequestGate func(ctx context.Context) (done func(), err error)
+
 // WithRequestGate makes every HTTP request (pages and retries included)
-// wait for gate first, e.g. a rate limiter's Wait. A gate error aborts the
-// call with that error.
-func WithRequestGate(gate func(context.Context) error) Option {
+// pass gate first. A gate error aborts the call with that error.
+func WithRequestGate(gate RequestGate) Option {
 	return func(c *Client) error {
 		c.gate = gate
 		return nil
@@ -359,9 +365,11 @@ func (c *Client) call(ctx context.Context, command string, body, out any) (strin
 // do sends one request through the gate and decodes its answer.
 func (c *Client) do(ctx context.Context, command string, body, out any) (string, error) {
 	if c.gate != nil {
-		if err := c.gate(ctx); err != nil {
+		done, err := c.gate(ctx)
+		if err != nil {
 			return "", &TransportError{Command: command, Code: contextCode(ctx, err), Err: err}
 		}
+		defer done()
 	}
 	start := time.Now()
 	requestID, err := c.roundTrip(ctx, command, body, out)

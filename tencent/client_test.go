@@ -316,9 +316,12 @@ func TestExpiredAnswerRenewsSignature(t *testing.T) {
 }
 
 func TestGateAndObserverSeeEveryRequest(t *testing.T) {
-	var gated, observed atomic.Int32
+	var gated, done, observed atomic.Int32
 	client, fake, requests := setup(t,
-		tencent.WithRequestGate(func(context.Context) error { gated.Add(1); return nil }),
+		tencent.WithRequestGate(func(context.Context) (func(), error) {
+			gated.Add(1)
+			return func() { done.Add(1) }, nil
+		}),
 		tencent.WithRequestObserver(func(ri tencent.RequestInfo) {
 			if ri.Command != "get_member_list" || ri.Duration <= 0 {
 				t.Errorf("observer got %+v", ri)
@@ -331,12 +334,12 @@ func TestGateAndObserverSeeEveryRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := int32(len(requests())) // 1 rejected + 4 pages
-	if n != 5 || gated.Load() != n || observed.Load() != n {
-		t.Errorf("requests %d, gated %d, observed %d; want 5 each", n, gated.Load(), observed.Load())
+	if n != 5 || gated.Load() != n || done.Load() != n || observed.Load() != n {
+		t.Errorf("requests %d, gated %d, done %d, observed %d; want 5 each", n, gated.Load(), done.Load(), observed.Load())
 	}
 
 	stop := errors.New("quota exhausted")
-	blocked, _, _ := setup(t, tencent.WithRequestGate(func(context.Context) error { return stop }))
+	blocked, _, _ := setup(t, tencent.WithRequestGate(func(context.Context) (func(), error) { return nil, stop }))
 	if _, err := blocked.GetMemberList(t.Context(), "r"); !errors.Is(err, stop) {
 		t.Errorf("gate error not returned: %v", err)
 	}
