@@ -1,6 +1,6 @@
 # tencent_live_exporter: common tasks. `make test` is what CI runs.
 GO       ?= go
-FUZZTIME ?= 5s
+FUZZTIME ?= 20000x
 BIN      := tencent_live_exporter
 
 .PHONY: all build test unit fuzz lint bench e2e load scrapecost clean

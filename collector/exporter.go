@@ -186,6 +186,13 @@ func (e *Exporter) newApp(ac *AppConfig, descs *roomDescs) (*app, error) {
 	return a, nil
 }
 
+// sameCredentials reports whether two configurations of an app reach the
+// same upstream with the same identity.
+func (ac *AppConfig) sameCredentials(other *AppConfig) bool {
+	return ac.SDKAppID == other.SDKAppID && ac.Region == other.Region && ac.Endpoint == other.Endpoint &&
+		ac.Identifier == other.Identifier && ac.SecretKey == other.SecretKey
+}
+
 // gateQPS is this exporter's share of the app's max_qps.
 func (a *app) gateQPS(shards int) float64 { return a.cfg.MaxQPS / float64(shards) }
 
@@ -194,7 +201,11 @@ func (a *app) gateQPS(shards int) float64 { return a.cfg.MaxQPS / float64(shards
 func (a *app) adopt(prev *app) {
 	prev.mu.Lock()
 	defer prev.mu.Unlock()
-	a.up, a.blockedUntil, a.authBackoff, a.lastDemand = prev.up, prev.blockedUntil, prev.authBackoff, prev.lastDemand
+	a.lastDemand = prev.lastDemand
+	if a.cfg.sameCredentials(prev.cfg) {
+		// Otherwise the reload may be the fix: ask at once.
+		a.up, a.blockedUntil, a.authBackoff = prev.up, prev.blockedUntil, prev.authBackoff
+	}
 	byID := make(map[string]*room, len(prev.rooms))
 	for _, r := range prev.rooms {
 		byID[r.id] = r
@@ -206,6 +217,10 @@ func (a *app) adopt(prev *app) {
 		}
 		r.due, r.attempted, r.up, r.exists = p.due, p.attempted, p.up, p.exists
 		r.hasCount, r.members, r.lastSuccess, r.backoff = p.hasCount, p.members, p.lastSuccess, p.backoff
+		if r.up && r.lastSuccess.Add(a.refresh).Before(r.due) {
+			r.due = r.lastSuccess.Add(a.refresh) // a shorter refresh_interval applies now
+		}
+		r.backoff = min(r.backoff, time.Duration(a.cfg.OfflineBackoffMax))
 		a.buildRoomMetrics(r)
 	}
 	heap.Init(&a.queue)
