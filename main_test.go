@@ -13,7 +13,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -37,6 +36,7 @@ import (
 	"github.com/prometheus/common/model"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/tencent-live-exporter/tencent_live_exporter/internal/childproc"
 	"github.com/tencent-live-exporter/tencent_live_exporter/tencent/tencenttest"
 )
 
@@ -85,100 +85,6 @@ func exporterBinary(t *testing.T) string {
 	return binPath
 }
 
-// syncBuffer collects a process' output while tests read it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// process is a child process in its own process group.
-type process struct {
-	name string
-	cmd  *exec.Cmd
-	out  *syncBuffer // stdout and stderr
-	done chan struct{}
-	err  error // Wait's result, once done is closed
-}
-
-// startProcess starts bin in dir and makes sure it is gone when the test
-// ends, whatever happens: its whole process group is killed.
-func startProcess(t *testing.T, dir, bin string, args ...string) *process {
-	t.Helper()
-	p := &process{name: filepath.Base(bin), out: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(bin, args...)
-	p.cmd.Dir = dir
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	p.cmd.WaitDelay = 5 * time.Second
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-			<-p.done
-		}
-		if t.Failed() {
-			t.Logf("%s %s output (tail):\n%s", p.name, strings.Join(args, " "), tail(p.out.String(), 4000))
-		}
-	})
-	return p
-}
-
-// exited reports whether the process has ended.
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// signal sends sig to the process.
-func (p *process) signal(t *testing.T, sig syscall.Signal) {
-	t.Helper()
-	if err := p.cmd.Process.Signal(sig); err != nil {
-		t.Fatalf("signal %v to %s: %v", sig, p.name, err)
-	}
-}
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "..." + s[len(s)-n:]
-}
-
-// freeAddr returns a loopback address with a port that was free just now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 var httpClient = &http.Client{Timeout: 15 * time.Second}
 
 // fetch sends a request and returns the status and body; transport errors
@@ -212,12 +118,12 @@ func httpDo(t *testing.T, method, url string, header http.Header) (*http.Respons
 
 // waitFor polls ok until it holds or timeout passes; the process dying
 // ends the wait early.
-func waitFor(t *testing.T, p *process, timeout time.Duration, what string, ok func() bool) {
+func waitFor(t *testing.T, p *childproc.Process, timeout time.Duration, what string, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !ok() {
-		if p != nil && p.exited() {
-			t.Fatalf("%s exited (%v) while waiting for %s", p.name, p.err, what)
+		if p != nil && p.Exited() {
+			t.Fatalf("%s exited (%v) while waiting for %s", p.Name, p.Err(), what)
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out after %s waiting for %s", timeout, what)
@@ -228,7 +134,7 @@ func waitFor(t *testing.T, p *process, timeout time.Duration, what string, ok fu
 
 // exporter is a running exporter binary.
 type exporter struct {
-	*process
+	*childproc.Process
 	url string // http://127.0.0.1:port
 }
 
@@ -236,10 +142,10 @@ type exporter struct {
 // debug logging, in a fresh working directory, and waits until it is ready.
 func startExporter(t *testing.T, args ...string) *exporter {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := childproc.FreeAddr(t)
 	args = append([]string{"--web.listen-address=" + addr, "--log.level=debug"}, args...)
-	e := &exporter{process: startProcess(t, t.TempDir(), exporterBinary(t), args...), url: "http://" + addr}
-	waitFor(t, e.process, startTimeout, "/-/ready", func() bool {
+	e := &exporter{Process: childproc.Start(t, t.TempDir(), exporterBinary(t), args...), url: "http://" + addr}
+	waitFor(t, e.Process, startTimeout, "/-/ready", func() bool {
 		resp, _, err := fetch(httpClient, http.MethodGet, e.url+"/-/ready", nil, nil)
 		return err == nil && resp.StatusCode == http.StatusOK
 	})
@@ -335,16 +241,6 @@ func matches(labels map[string]string, pairs []string) bool {
 	return true
 }
 
-// newKey returns a random secret key that cannot appear anywhere by chance.
-func newKey(t *testing.T) string {
-	t.Helper()
-	b := make([]byte, 24)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return "tle-secret-" + hex.EncodeToString(b)
-}
-
 const testIdentifier = "administrator"
 
 // fakeApp is the Tencent API fake for one app, with its key.
@@ -356,7 +252,7 @@ type fakeApp struct {
 
 func newFakeApp(t *testing.T, sdkAppID uint64) *fakeApp {
 	t.Helper()
-	key := newKey(t)
+	key := childproc.SecretKey(t, "tle-secret-")
 	srv := tencenttest.NewServer(tencenttest.Options{
 		SDKAppID: sdkAppID, Identifier: testIdentifier, SecretKey: key, RateLimit: 200,
 	})
@@ -588,7 +484,7 @@ func TestBinaryMetrics(t *testing.T) {
 
 	t.Run("transient failure recovers", func(t *testing.T) {
 		var last scrapeResult
-		waitFor(t, e.process, waitTimeout, "room-flaky to answer after its injected 100001", func() bool {
+		waitFor(t, e.Process, waitTimeout, "room-flaky to answer after its injected 100001", func() bool {
 			_, last = e.scrape(t)
 			up, _ := last.get(t, "tencent_live_room_up", "room", "room-flaky")
 			return up == 1
@@ -643,7 +539,7 @@ func TestBinaryMetrics(t *testing.T) {
 	})
 
 	t.Run("no secret anywhere", func(t *testing.T) {
-		pages["log"] = e.out.String()
+		pages["log"] = e.Out.String()
 		if !strings.Contains(pages["log"], `level=DEBUG`) {
 			t.Errorf("the log has no debug lines; was --log.level=debug applied?")
 		}
@@ -749,20 +645,20 @@ func TestBinaryReload(t *testing.T) {
 
 	t.Run("SIGHUP", func(t *testing.T) {
 		writeFile(t, configPath, config(settings, "keep-1", "new-1", "new-2"))
-		e.signal(t, syscall.SIGHUP)
+		e.Signal(t, syscall.SIGHUP)
 		var m scrapeResult
-		waitFor(t, e.process, waitTimeout, "the SIGHUP reload", func() bool {
+		waitFor(t, e.Process, waitTimeout, "the SIGHUP reload", func() bool {
 			_, m = e.scrape(t)
 			v, _ := m.get(t, "tencent_live_exporter_config_last_reload_successful")
 			return v == 1
 		})
 		check(t, m, want{"keep-1": 10, "new-1": 40, "new-2": 50, "keep-2": -1, "drop-1": -1})
-		if e.exited() {
-			t.Fatalf("exporter exited on SIGHUP: %v", e.err)
+		if e.Exited() {
+			t.Fatalf("exporter exited on SIGHUP: %v", e.Err())
 		}
 	})
 
-	assertNoSecret(t, []string{f.key}, map[string]string{"log": e.out.String()})
+	assertNoSecret(t, []string{f.key}, map[string]string{"log": e.Out.String()})
 }
 
 func TestBinaryConfigCheck(t *testing.T) {
@@ -785,15 +681,15 @@ func TestBinaryConfigCheck(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".yml")
 			writeFile(t, path, "apps:\n"+c.config)
-			p := startProcess(t, t.TempDir(), exporterBinary(t), "--config.check", "--config.file="+path)
+			p := childproc.Start(t, t.TempDir(), exporterBinary(t), "--config.check", "--config.file="+path)
 			select {
-			case <-p.done:
+			case <-p.Done():
 			case <-time.After(startTimeout):
 				t.Fatalf("--config.check still running after %s", startTimeout)
 			}
-			out := p.out.String()
-			if good := c.name == "good"; good != (p.err == nil) {
-				t.Errorf("--config.check: exit %v; want success %v\n%s", p.err, good, out)
+			out := p.Out.String()
+			if good := c.name == "good"; good != (p.Err() == nil) {
+				t.Errorf("--config.check: exit %v; want success %v\n%s", p.Err(), good, out)
 			}
 			// logfmt escapes the quotes of the error message.
 			if !strings.Contains(out, c.want) && !strings.Contains(out, strings.ReplaceAll(c.want, `"`, `\"`)) {
@@ -857,7 +753,7 @@ func TestBinaryTLSBasicAuth(t *testing.T) {
 	writeFile(t, configPath, "apps:\n"+appYAML("live", f, keyFileRel, "", "room-1"))
 
 	const user = "prometheus"
-	password := newKey(t)
+	password := childproc.SecretKey(t, "tle-secret-")
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
@@ -867,8 +763,8 @@ func TestBinaryTLSBasicAuth(t *testing.T) {
 	writeFile(t, webConfig, fmt.Sprintf("tls_server_config:\n  cert_file: %s\n  key_file: %s\nbasic_auth_users:\n  %s: %s\n",
 		certFile, keyFile, user, hash))
 
-	addr := freeAddr(t)
-	p := startProcess(t, t.TempDir(), exporterBinary(t),
+	addr := childproc.FreeAddr(t)
+	p := childproc.Start(t, t.TempDir(), exporterBinary(t),
 		"--web.listen-address="+addr, "--web.config.file="+webConfig, "--config.file="+configPath, "--log.level=debug")
 	tlsClient := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	httpsURL := "https://" + addr
@@ -917,7 +813,7 @@ func TestBinaryTLSBasicAuth(t *testing.T) {
 	if _, _, err := get(&http.Client{Timeout: 15 * time.Second}, httpsURL+"/metrics", user, password); !errors.As(err, &unknownAuthority) {
 		t.Errorf("https with a client that does not trust the certificate: err %v; want an unknown authority error", err)
 	}
-	assertNoSecret(t, []string{f.key, password}, map[string]string{"log": p.out.String()})
+	assertNoSecret(t, []string{f.key, password}, map[string]string{"log": p.Out.String()})
 }
 
 func TestBinaryDemo(t *testing.T) {
@@ -944,17 +840,17 @@ func TestBinaryShutdown(t *testing.T) {
 	e := startExporter(t, "--config.file="+configPath)
 	e.scrape(t)
 
-	e.signal(t, syscall.SIGTERM)
+	e.Signal(t, syscall.SIGTERM)
 	select {
-	case <-e.done:
+	case <-e.Done():
 	case <-time.After(15 * time.Second):
 		t.Fatal("exporter still running 15s after SIGTERM")
 	}
-	if e.err != nil {
-		t.Errorf("exporter exit after SIGTERM: %v; want status 0", e.err)
+	if e.Err() != nil {
+		t.Errorf("exporter exit after SIGTERM: %v; want status 0", e.Err())
 	}
-	if !strings.Contains(e.out.String(), "Shutting down") {
-		t.Errorf("no \"Shutting down\" in the log:\n%s", e.out.String())
+	if !strings.Contains(e.Out.String(), "Shutting down") {
+		t.Errorf("no \"Shutting down\" in the log:\n%s", e.Out.String())
 	}
 }
 
@@ -996,7 +892,7 @@ func TestBinaryReloadFixesCredentials(t *testing.T) {
 	f.SetRoom("room-1", tencenttest.Room{MemberCount: 42})
 	dir, configPath := configDir(t, f)
 	keyFile := filepath.Join(dir, "secrets", "app.key")
-	writeFile(t, keyFile, newKey(t)+"\n") // not the app's key
+	writeFile(t, keyFile, childproc.SecretKey(t, "tle-secret-")+"\n") // not the app's key
 	writeFile(t, configPath, "apps:\n"+appYAML("live", f, keyFileRel, "", "room-1"))
 	e := startExporter(t, "--config.file="+configPath)
 

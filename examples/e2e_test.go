@@ -9,13 +9,10 @@ package examples_test
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -25,14 +22,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/tencent-live-exporter/tencent_live_exporter/collector"
+	"github.com/tencent-live-exporter/tencent_live_exporter/internal/childproc"
 	"github.com/tencent-live-exporter/tencent_live_exporter/tencent/tencenttest"
 )
 
@@ -65,93 +61,6 @@ func TestExampleConfig(t *testing.T) {
 	}
 }
 
-// syncBuffer collects a process' output while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// process is a child process in its own process group.
-type process struct {
-	name string
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	done chan struct{}
-	err  error // Wait's result once done is closed
-}
-
-// startProcess starts bin in dir. When the test ends the process gets
-// SIGTERM, then its process group SIGKILL if it is still there after a
-// few seconds; on failure its output's tail is logged.
-func startProcess(t *testing.T, dir, bin string, args ...string) *process {
-	t.Helper()
-	p := &process{name: filepath.Base(bin), out: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(bin, args...)
-	p.cmd.Dir = dir
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	p.cmd.WaitDelay = 5 * time.Second
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-			<-p.done
-		}
-		if t.Failed() {
-			t.Logf("%s output (tail):\n%s", p.name, tail(p.out.String(), 6000))
-		}
-	})
-	return p
-}
-
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "..." + s[len(s)-n:]
-}
-
-// freeAddr returns a loopback address with a port that was free just now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 var httpClient = &http.Client{Timeout: 15 * time.Second}
 
 // httpGet returns the status and body of a GET, or an error.
@@ -172,7 +81,7 @@ func httpGet(url string, header http.Header) (int, string, error) {
 
 // waitFor polls ok until it holds or timeout passes; one of procs dying
 // ends the wait early. ok returns a description of what is still missing.
-func waitFor(t *testing.T, timeout time.Duration, what string, procs []*process, ok func() (missing string)) {
+func waitFor(t *testing.T, timeout time.Duration, what string, procs []*childproc.Process, ok func() (missing string)) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -181,8 +90,8 @@ func waitFor(t *testing.T, timeout time.Duration, what string, procs []*process,
 			return
 		}
 		for _, p := range procs {
-			if p.exited() {
-				t.Fatalf("%s exited (%v) while waiting for %s", p.name, p.err, what)
+			if p.Exited() {
+				t.Fatalf("%s exited (%v) while waiting for %s", p.Name, p.Err(), what)
 			}
 		}
 		if time.Now().After(deadline) {
@@ -193,12 +102,12 @@ func waitFor(t *testing.T, timeout time.Duration, what string, procs []*process,
 }
 
 // waitReady waits for GET url to answer 200.
-func waitReady(t *testing.T, p *process, url string) {
+func waitReady(t *testing.T, p *childproc.Process, url string) {
 	t.Helper()
-	waitFor(t, startTimeout, p.name+" "+url, []*process{p}, func() string {
+	waitFor(t, startTimeout, p.Name+" "+url, []*childproc.Process{p}, func() string {
 		status, body, err := httpGet(url, nil)
 		if err != nil || status != http.StatusOK {
-			return fmt.Sprintf("status %d, err %v, body %q", status, err, tail(body, 200))
+			return fmt.Sprintf("status %d, err %v, body %q", status, err, childproc.Tail(body, 200))
 		}
 		return ""
 	})
@@ -233,15 +142,6 @@ type e2eRoom struct {
 	id     string
 	labels map[string]string
 	room   *tencenttest.Room // nil: never set (100004)
-}
-
-func newKey(t *testing.T) string {
-	t.Helper()
-	b := make([]byte, 24)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return "tle-e2e-secret-" + hex.EncodeToString(b)
 }
 
 // exporterConfig derives the exporter's configuration from config.yml: the
@@ -566,7 +466,7 @@ func TestE2EPrometheus(t *testing.T) {
 	}
 	apps := []*e2eApp{live, badKey, quota}
 	for _, a := range apps {
-		a.key = newKey(t)
+		a.key = childproc.SecretKey(t, "tle-e2e-secret-")
 		a.fileKey = a.key
 		a.fake = tencenttest.NewServer(tencenttest.Options{SDKAppID: a.sdkAppID, Identifier: "administrator", SecretKey: a.key, RateLimit: 200})
 		t.Cleanup(a.fake.Close)
@@ -576,12 +476,12 @@ func TestE2EPrometheus(t *testing.T) {
 			}
 		}
 	}
-	badKey.fileKey = newKey(t)
+	badKey.fileKey = childproc.SecretKey(t, "tle-e2e-secret-")
 	live.fake.FailNext("live-flaky", 100001, 1)
 
 	exporterConfigPath := exporterConfig(t, dir, apps)
-	exporterAddr := freeAddr(t)
-	exporter := startProcess(t, dir, exporterBin,
+	exporterAddr := childproc.FreeAddr(t)
+	exporter := childproc.Start(t, dir, exporterBin,
 		"--config.file="+exporterConfigPath, "--web.listen-address="+exporterAddr, "--log.level=debug")
 	waitReady(t, exporter, "http://"+exporterAddr+"/-/ready")
 
@@ -590,14 +490,14 @@ func TestE2EPrometheus(t *testing.T) {
 	if out := runTool(t, promtool, "check", "config", promConfig); !strings.Contains(out, "SUCCESS: 2 rule files found") {
 		t.Fatalf("promtool check config on the derived configuration: want both rule files:\n%s", out)
 	}
-	promAddr := freeAddr(t)
-	prom := startProcess(t, dir, prometheus,
+	promAddr := childproc.FreeAddr(t)
+	prom := childproc.Start(t, dir, prometheus,
 		"--config.file="+promConfig,
 		"--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+promAddr,
 	)
 	api := promAPI{url: "http://" + promAddr}
-	procs := []*process{exporter, prom}
+	procs := []*childproc.Process{exporter, prom}
 	t.Cleanup(func() {
 		if !t.Failed() {
 			return
@@ -832,7 +732,7 @@ func TestE2EPrometheus(t *testing.T) {
 	})
 
 	t.Run("no secret in the exporter's log", func(t *testing.T) {
-		log := exporter.out.String()
+		log := exporter.Out.String()
 		for _, a := range apps {
 			if strings.Contains(log, a.key) || strings.Contains(log, a.fileKey) {
 				t.Errorf("the exporter's log contains the key of %s", a.name)
