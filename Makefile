@@ -27,7 +27,7 @@ fuzz:
 
 lint:
 	$(GO) vet ./...
-	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@latest run
+	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0 run
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -149,9 +149,7 @@ func run() int {
 	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
 		for range hup {
-			errCh := make(chan error)
-			reloadCh <- errCh
-			<-errCh
+			reloadCh <- nil // no one waits for the outcome; reloadLoop logs it
 		}
 	}()
 
@@ -182,7 +180,7 @@ func run() int {
 }
 
 // reloadLoop applies reload requests one at a time, from SIGHUP and
-// POST /-/reload alike.
+// POST /-/reload alike, and answers each on its channel unless it is nil.
 func reloadLoop(requests <-chan chan error, load func() (*collector.Config, error), exporter *collector.Exporter, status *reloadStatus, logger *slog.Logger) {
 	for errCh := range requests {
 		cfg, err := load()
@@ -196,6 +194,8 @@ func reloadLoop(requests <-chan chan error, load func() (*collector.Config, erro
 			logger.Info("Reloaded config", "apps", len(cfg.Apps))
 			status.succeeded(time.Now())
 		}
-		errCh <- err
+		if errCh != nil {
+			errCh <- err
+		}
 	}
 }

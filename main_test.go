@@ -76,7 +76,7 @@ func exporterBinary(t *testing.T) string {
 		cmd := exec.Command("go", "build", "-o", binPath,
 			"-ldflags", "-X github.com/prometheus/common/version.Version="+testVersion, ".")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
 		}
 	})
 	if buildErr != nil {

@@ -76,12 +76,6 @@ func newInstruments() *instruments {
 	}
 }
 
-func (in *instruments) describe(ch chan<- *prometheus.Desc) {
-	in.errors.Describe(ch)
-	in.duration.Describe(ch)
-	in.deferred.Describe(ch)
-}
-
 func (in *instruments) collect(ch chan<- prometheus.Metric) {
 	in.errors.Collect(ch)
 	in.duration.Collect(ch)

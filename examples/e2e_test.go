@@ -411,7 +411,7 @@ func (p promAPI) alerts() ([]promAlert, string, error) {
 		} `json:"data"`
 	}
 	if err := json.Unmarshal([]byte(body), &r); err != nil || status != http.StatusOK || r.Status != "success" {
-		return nil, body, fmt.Errorf("/api/v1/alerts: status %d, %v", status, err)
+		return nil, body, fmt.Errorf("/api/v1/alerts: status %d: %w", status, err)
 	}
 	return r.Data.Alerts, body, nil
 }

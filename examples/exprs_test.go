@@ -148,18 +148,6 @@ func dashboardTargets(t *testing.T) []dashboardTarget {
 	return out
 }
 
-// dashboardExprs returns the PromQL expression of every dashboard query, with
-// Grafana variables left in; pass them through substituteGrafanaVars before
-// sending them to Prometheus.
-func dashboardExprs(t *testing.T) []string {
-	t.Helper()
-	var out []string
-	for _, dt := range dashboardTargets(t) {
-		out = append(out, dt.Expr)
-	}
-	return out
-}
-
 var labelValuesRe = regexp.MustCompile(`^\s*label_values\(\s*(.+?)\s*,\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\)\s*$`)
 
 // dashboardVariableSelectors returns the series selectors inside the
@@ -215,16 +203,6 @@ func loadRules(t *testing.T) []rule {
 			t.Fatal(err)
 		}
 		out = append(out, rs...)
-	}
-	return out
-}
-
-// ruleExprs returns the expression of every rule in the rule files.
-func ruleExprs(t *testing.T) []string {
-	t.Helper()
-	var out []string
-	for _, r := range loadRules(t) {
-		out = append(out, r.Expr)
 	}
 	return out
 }

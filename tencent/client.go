@@ -434,7 +434,7 @@ func decodeAnswer(command string, data []byte, out any) (string, error) {
 	}
 	if err := json.Unmarshal(env.Response, out); err != nil {
 		return env.RequestID, &TransportError{Command: command, Code: "decode",
-			Err: fmt.Errorf("Response (request id %q): %w", env.RequestID, err)}
+			Err: fmt.Errorf("decode Response field (request id %q): %w", env.RequestID, err)}
 	}
 	return env.RequestID, nil
 }

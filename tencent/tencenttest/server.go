@@ -24,6 +24,6 @@ func startServer(f *Fake) *Server {
 // Close ends the calls still waiting out a latency (without an answer),
 // stops the server and waits for its handlers to return.
 func (s *Server) Close() {
-	s.Fake.close()
+	s.close()
 	s.srv.Close()
 }

@@ -93,7 +93,7 @@ func run(exporterBin, floorBin string, rounds int) error {
 			break
 		}
 		if time.Since(fillStart) > 2*time.Minute {
-			return fmt.Errorf("cache not filled after 2 minutes (last error %v)", err)
+			return fmt.Errorf("cache not filled after 2 minutes (last error: %w)", err)
 		}
 	}
 	fmt.Printf("filled in %s\n", time.Since(fillStart).Round(time.Millisecond))
