@@ -104,6 +104,10 @@ func Decode(r io.Reader) (*Config, error) {
 		}
 		return nil, err
 	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("line %d: a second YAML document; the configuration is one document", extra.Line)
+	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}

@@ -253,6 +253,11 @@ func TestLoadInvalid(t *testing.T) {
 			names: []string{"endpoint", "line 2"},
 		},
 		{
+			file:  "two_documents.yml",
+			want:  `config testdata/config/two_documents.yml: line 7: a second YAML document; the configuration is one document`,
+			names: []string{"line 7"},
+		},
+		{
 			file:  "secret_key_and_file.yml",
 			want:  `config testdata/config/secret_key_and_file.yml: line 2: app "1400000001": at most one of secret_key and secret_key_file may be set`,
 			names: []string{"secret_key", "secret_key_file", "line 2"},
