@@ -325,6 +325,13 @@ func decodeFields(node *yaml.Node, out any, what string) error {
 			return &positionError{line: key.Line, err: fmt.Errorf("duplicate key %q in %s (first at line %d)", key.Value, what, first)}
 		}
 		seen[key.Value] = key.Line
+		if value.Kind == yaml.SequenceNode {
+			for j, item := range value.Content {
+				if item.ShortTag() == "!!null" { // yaml.v3 would drop it silently
+					return &positionError{line: item.Line, err: fmt.Errorf("%s[%d]: empty entry", key.Value, j)}
+				}
+			}
+		}
 		if err := value.Decode(v.Field(idx).Addr().Interface()); err != nil {
 			var pe *positionError
 			if errors.As(err, &pe) {

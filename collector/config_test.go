@@ -179,7 +179,7 @@ func TestLoadInvalid(t *testing.T) {
 		},
 		{
 			file:  "null_app.yml",
-			want:  `config testdata/config/null_app.yml: apps[1]: empty entry`,
+			want:  `config testdata/config/null_app.yml: line 8: apps[1]: empty entry`,
 			names: []string{"apps"},
 		},
 		{
@@ -251,6 +251,11 @@ func TestLoadInvalid(t *testing.T) {
 			file:  "endpoint_query.yml",
 			want:  `config testdata/config/endpoint_query.yml: line 2: app "1400000001": endpoint: invalid base URL "https://gateway.internal/?token=abc": must not carry a query, fragment or user info`,
 			names: []string{"endpoint", "line 2"},
+		},
+		{
+			file:  "null_room.yml",
+			want:  `config testdata/config/null_room.yml: line 8: rooms[1]: empty entry`,
+			names: []string{"rooms", "line 8"},
 		},
 		{
 			file:  "two_documents.yml",
