@@ -47,6 +47,7 @@ type room struct {
 	members     int
 	lastSuccess time.Time
 	backoff     time.Duration // current offline back-off, 0 while live
+	deferredDue time.Time     // the due time already counted as deferred
 
 	snapshot atomic.Pointer[roomSnapshot] // built once per change, served by every scrape
 }
@@ -314,17 +315,17 @@ func (a *app) awaitRefresh(ctx context.Context, t0 time.Time) {
 			a.mu.Unlock()
 			return // the app is backing off: nothing to wait for
 		}
-		pending := a.pendingLocked(t0, false)
+		pending := a.pendingLocked(t0)
 		ch := a.progress
 		a.mu.Unlock()
-		if pending == 0 {
+		if !pending {
 			return
 		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
 			a.mu.Lock()
-			n := a.pendingLocked(t0, true)
+			n := a.deferLocked(t0)
 			a.mu.Unlock()
 			if n > 0 {
 				a.inst.deferred.WithLabelValues(a.name).Add(float64(n))
@@ -334,27 +335,32 @@ func (a *app) awaitRefresh(ctx context.Context, t0 time.Time) {
 	}
 }
 
-// pendingLocked counts rooms due at t0 that are queued or in flight. Unless
-// all is set it stops at the first, which is cheap: the queue is a heap.
-func (a *app) pendingLocked(t0 time.Time, all bool) int {
-	n := 0
+// pendingLocked reports whether a room due at t0 is still queued or in
+// flight; the queue is a heap, so its top tells.
+func (a *app) pendingLocked(t0 time.Time) bool {
 	for _, r := range a.inFlight {
 		if !r.due.After(t0) {
-			if n++; !all {
-				return n
-			}
+			return true
 		}
 	}
-	if !all {
-		if len(a.queue) > 0 && !a.queue[0].due.After(t0) {
+	return len(a.queue) > 0 && !a.queue[0].due.After(t0)
+}
+
+// deferLocked counts the rooms due at t0 that a scrape gives up waiting
+// for. A room counts once per due time, however many scrapes waited for it.
+func (a *app) deferLocked(t0 time.Time) int {
+	n := 0
+	count := func(r *room) {
+		if !r.due.After(t0) && !r.deferredDue.Equal(r.due) {
+			r.deferredDue = r.due
 			n++
 		}
-		return n
+	}
+	for _, r := range a.inFlight {
+		count(r)
 	}
 	for _, r := range a.queue {
-		if !r.due.After(t0) {
-			n++
-		}
+		count(r)
 	}
 	return n
 }

@@ -192,6 +192,10 @@ func TestScrapeBudget(t *testing.T) {
 	if got := testutil.ToFloat64(e.inst.deferred.WithLabelValues("app")); got != 5 {
 		t.Errorf("deferred = %v; want 5 (every due room)", got)
 	}
+	scrape(t, e, 100*time.Millisecond) // a second scraper gives up on the same rooms
+	if got := testutil.ToFloat64(e.inst.deferred.WithLabelValues("app")); got != 5 {
+		t.Errorf("deferred after a second scrape = %v; want still 5 (a room counts once per due time)", got)
+	}
 }
 
 func TestAuthFailureBacksOffAndSurfaces(t *testing.T) {

@@ -71,7 +71,7 @@ func newInstruments() *instruments {
 		deferred: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace,
 			Name:      "rooms_deferred_total",
-			Help:      "Room refreshes a scrape could not wait for because its time budget ran out; those rooms were served from cache.",
+			Help:      "Room refreshes a scrape could not wait for because its time budget ran out (each counted once, however many scrapes waited); those rooms were served from cache.",
 		}, []string{appLabel}),
 	}
 }
