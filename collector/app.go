@@ -47,6 +47,7 @@ type room struct {
 	members     int
 	lastSuccess time.Time
 	backoff     time.Duration // current offline back-off, 0 while live
+	deferred    bool          // deferredDue is set:
 	deferredDue time.Time     // the due time already counted as deferred
 
 	snapshot atomic.Pointer[roomSnapshot] // built once per change, served by every scrape
@@ -351,8 +352,8 @@ func (a *app) pendingLocked(t0 time.Time) bool {
 func (a *app) deferLocked(t0 time.Time) int {
 	n := 0
 	count := func(r *room) {
-		if !r.due.After(t0) && !r.deferredDue.Equal(r.due) {
-			r.deferredDue = r.due
+		if !r.due.After(t0) && !(r.deferred && r.deferredDue.Equal(r.due)) {
+			r.deferred, r.deferredDue = true, r.due
 			n++
 		}
 	}
