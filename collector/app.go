@@ -47,7 +47,7 @@ type room struct {
 	members     int
 	lastSuccess time.Time
 	backoff     time.Duration // current offline back-off, 0 while live
-	deferred    bool          // deferredDue is set:
+	deferred    bool          // whether deferredDue holds a counted due time
 	deferredDue time.Time     // the due time already counted as deferred
 
 	snapshot atomic.Pointer[roomSnapshot] // built once per change, served by every scrape
