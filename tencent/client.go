@@ -296,7 +296,7 @@ type memberListResponse struct {
 
 // GetMemberList asks how many people are in a room, and with WithMembers
 // who they are. It calls v4/live_engine_http_srv/get_member_list, documented
-// at https://trtc.io/document/60028.
+// at https://www.tencentcloud.com/document/product/1071/78156.
 func (c *Client) GetMemberList(ctx context.Context, roomID string, opts ...MemberListOption) (*MemberList, error) {
 	var o memberListOptions
 	for _, opt := range opts {

@@ -22,6 +22,6 @@
 //	fmt.Println(list.MemberCount)
 //
 // Upstream documentation:
-// https://trtc.io/document/60028 (get_member_list) and
-// https://trtc.io/document/35166 (UserSig).
+// https://www.tencentcloud.com/document/product/1071/78156 (get_member_list)
+// and https://trtc.io/document/34385 (UserSig).
 package tencent
