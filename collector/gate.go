@@ -111,18 +111,25 @@ func (g *gate) wait(ctx context.Context) (done func(), err error) {
 			return func() { g.complete(fresh) }, nil
 		}
 		released := g.released
-		var timer <-chan time.Time
+		var timer *time.Timer
+		var expired <-chan time.Time
 		if !slot.inFlight {
-			t := time.NewTimer(windowLength - now.Sub(slot.done))
-			defer t.Stop()
-			timer = t.C
+			timer = time.NewTimer(windowLength - now.Sub(slot.done))
+			expired = timer.C
 		}
 		g.mu.Unlock()
+		var err error
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			err = ctx.Err()
 		case <-released:
-		case <-timer:
+		case <-expired:
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 }
