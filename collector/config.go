@@ -213,10 +213,7 @@ func (a *AppConfig) validate() error {
 		}
 	}
 	seen := make(map[string]int, len(a.Rooms))
-	for i, r := range a.Rooms {
-		if r.ID == "" { // a null entry ("- ~") never reaches RoomConfig.UnmarshalYAML
-			return fmt.Errorf("rooms[%d]: id must not be empty", i)
-		}
+	for _, r := range a.Rooms { // null entries were rejected by decodeFields
 		if first, dup := seen[r.ID]; dup {
 			return &positionError{line: r.line, err: fmt.Errorf("duplicate room id %q (first at line %d)", r.ID, first)}
 		}
@@ -231,10 +228,7 @@ func (c *Config) validate() error {
 	}
 	names := make(map[string]int, len(c.Apps))
 	ids := make(map[uint64]int, len(c.Apps))
-	for i, a := range c.Apps {
-		if a == nil {
-			return fmt.Errorf("apps[%d]: empty entry", i)
-		}
+	for _, a := range c.Apps { // null entries were rejected by decodeFields
 		// sdkappid first: an unnamed app's name is its sdkappid.
 		if first, dup := ids[a.SDKAppID]; dup {
 			return fmt.Errorf("line %d: duplicate sdkappid %d (first at line %d)", a.line, a.SDKAppID, first)
@@ -269,9 +263,6 @@ func (c *Config) loadSecrets(dir string) error {
 	}
 	return nil
 }
-
-// secret returns the app's key, from secret_key or the file read by Load.
-func (a *AppConfig) secret() string { return string(a.SecretKey) }
 
 // String renders the configuration as YAML with every secret replaced by
 // "<secret>", for the /config page.

@@ -119,8 +119,8 @@ func TestLoadResolvesSecretFile(t *testing.T) {
 		{absSecret, "absolute-key-not-real"},
 	} {
 		a := cfg.Apps[i]
-		if a.SecretKeyFile != want.file || a.secret() != want.key {
-			t.Errorf("Load(%q).Apps[%d] secret_key_file %q, key %q; want %q, %q", cfgPath, i, a.SecretKeyFile, a.secret(), want.file, want.key)
+		if a.SecretKeyFile != want.file || string(a.SecretKey) != want.key {
+			t.Errorf("Load(%q).Apps[%d] secret_key_file %q, key %q; want %q, %q", cfgPath, i, a.SecretKeyFile, string(a.SecretKey), want.file, want.key)
 		}
 	}
 }
@@ -499,7 +499,7 @@ func TestConfigStringHidesSecrets(t *testing.T) {
 		}
 	}
 	// String must not have wiped the secrets it hides.
-	if cfg.Apps[0].secret() != fileSecret || cfg.Apps[1].secret() != goodInlineSecret {
+	if string(cfg.Apps[0].SecretKey) != fileSecret || string(cfg.Apps[1].SecretKey) != goodInlineSecret {
 		t.Errorf("Load(%q).String() changed the loaded secrets", path)
 	}
 }

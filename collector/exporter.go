@@ -149,7 +149,7 @@ func (e *Exporter) newApp(ac *AppConfig, descs *roomDescs) (*app, error) {
 	}
 	a.http = tencent.NewHTTPClient(ac.MaxConcurrency)
 	observer := e.inst.duration.WithLabelValues(ac.Name, tencent.CommandGetMemberList)
-	signer := tencent.NewSigner(ac.SDKAppID, ac.Identifier, ac.secret(), tencent.WithTTL(time.Duration(ac.UserSigTTL)))
+	signer := tencent.NewSigner(ac.SDKAppID, ac.Identifier, string(ac.SecretKey), tencent.WithTTL(time.Duration(ac.UserSigTTL)))
 	opts := append(ac.newClientOptions(),
 		tencent.WithHTTPClient(a.http),
 		tencent.WithUserAgent(e.opts.UserAgent),
