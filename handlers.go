@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"math"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,18 +25,39 @@ import (
 // scrapeTimeoutHeader is how Prometheus tells a target its scrape timeout.
 const scrapeTimeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
 
+// errDemoConfigFile: with --demo the file would be silently ignored.
+var errDemoConfigFile = errors.New("--demo uses a built-in configuration; drop --config.file")
+
+// checkFlags rejects flag combinations that cannot do what they say.
+func checkFlags(demo, configFileSet bool, maxTimeout time.Duration) error {
+	switch {
+	case demo && configFileSet:
+		return errDemoConfigFile
+	case maxTimeout <= 0:
+		return fmt.Errorf("--scrape.max-timeout must be positive, got %s", maxTimeout)
+	}
+	return nil
+}
+
 // scrapeBudget is how long a scrape may spend refreshing rooms: the
-// header's timeout minus offset, or fallback without a header.
-func scrapeBudget(h http.Header, offset, fallback time.Duration) (time.Duration, error) {
+// header's timeout minus offset, or fallback without a header. Neither
+// exceeds maxTimeout: a larger header value is clamped rather than
+// refused, since Prometheus may legitimately allow more than we do, but a
+// value that is not a positive finite number is an error.
+func scrapeBudget(h http.Header, offset, fallback, maxTimeout time.Duration) (time.Duration, error) {
 	raw := h.Get(scrapeTimeoutHeader)
 	if raw == "" {
-		return fallback, nil
+		return min(fallback, maxTimeout), nil
 	}
+	// ParseFloat accepts "NaN" and "Inf" and fails on overflow ("1e400").
 	seconds, err := strconv.ParseFloat(raw, 64)
-	if err != nil || seconds <= 0 || seconds > 86400 {
+	if err != nil || math.IsNaN(seconds) || math.IsInf(seconds, 0) || seconds <= 0 {
 		return 0, fmt.Errorf("invalid %s header %q: want a positive number of seconds", scrapeTimeoutHeader, raw)
 	}
-	timeout := time.Duration(seconds * float64(time.Second))
+	timeout := maxTimeout
+	if seconds < maxTimeout.Seconds() { // compared as float: a huge value would overflow a Duration
+		timeout = time.Duration(seconds * float64(time.Second))
+	}
 	if timeout > offset {
 		return timeout - offset, nil
 	}
@@ -46,6 +71,7 @@ type metricsHandler struct {
 	gatherer       prometheus.Gatherer
 	timeoutOffset  time.Duration
 	defaultTimeout time.Duration
+	maxTimeout     time.Duration
 	inFlight       chan struct{} // nil: unlimited
 	opts           promhttp.HandlerOpts
 }
@@ -60,16 +86,16 @@ func (h *metricsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	budget, err := scrapeBudget(r.Header, h.timeoutOffset, h.defaultTimeout)
+	budget, err := scrapeBudget(r.Header, h.timeoutOffset, h.defaultTimeout, h.maxTimeout)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), budget)
 	start := time.Now()
-	h.exporter.Refresh(ctx)
+	view := h.exporter.Refresh(ctx)
 	cancel()
-	g := scrapeGatherer{base: h.gatherer, duration: time.Since(start)}
+	g := scrapeGatherer{base: h.gatherer, view: view, duration: time.Since(start)}
 	promhttp.HandlerFor(g, h.opts).ServeHTTP(w, r)
 }
 
@@ -80,10 +106,14 @@ func newSemaphore(n int) chan struct{} {
 	return make(chan struct{}, n)
 }
 
-// scrapeGatherer adds this scrape's own duration to what base gathers.
-// Appending one family keeps the cost of a scrape at the registry's own.
+// scrapeGatherer serves one scrape: what base gathers (process, Go,
+// build and reload metrics), the rooms the scrape waited on (its View, so
+// a reload meanwhile cannot mix two room sets into one answer), and the
+// scrape's own duration. The two sets of families are disjoint, so merging
+// them costs a sort of a few dozen names, not a pass over every series.
 type scrapeGatherer struct {
 	base     prometheus.Gatherer
+	view     prometheus.Collector
 	duration time.Duration
 }
 
@@ -91,6 +121,13 @@ const scrapeDurationName = "tencent_live_scrape_duration_seconds"
 
 func (g scrapeGatherer) Gather() ([]*dto.MetricFamily, error) {
 	mfs, err := g.base.Gather()
+	if g.view != nil {
+		viewReg := prometheus.NewRegistry()
+		viewReg.MustRegister(g.view) // unchecked: its Describe sends nothing
+		viewMFs, viewErr := viewReg.Gather()
+		mfs, err = append(mfs, viewMFs...), errors.Join(err, viewErr)
+		slices.SortFunc(mfs, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
+	}
 	mf := &dto.MetricFamily{
 		Name:   proto.String(scrapeDurationName),
 		Help:   proto.String("Time this scrape spent refreshing rooms before answering."),
@@ -103,22 +140,141 @@ func (g scrapeGatherer) Gather() ([]*dto.MetricFamily, error) {
 	return slices.Insert(mfs, i, mf), err
 }
 
-// reloadHandler asks the reload loop to reload and answers its outcome.
-func reloadHandler(reloadCh chan<- chan error) http.Handler {
+// reloadHandler reloads the configuration on POST and answers the outcome.
+// Requests a browser marks as coming from another site are refused, so a
+// web page cannot make its visitor's browser reload the exporter.
+func reloadHandler(rl *reloader) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
 			http.Error(w, "reload requires POST", http.StatusMethodNotAllowed)
 			return
 		}
-		errCh := make(chan error)
-		reloadCh <- errCh
-		if err := <-errCh; err != nil {
+		if crossOrigin(r) {
+			http.Error(w, "cross-origin reload refused", http.StatusForbidden)
+			return
+		}
+		if err := rl.reload(r.Context()); err != nil {
 			http.Error(w, fmt.Sprintf("failed to reload config: %s", err), http.StatusInternalServerError)
 			return
 		}
 		fmt.Fprintln(w, "Config reloaded")
 	})
+}
+
+// crossOrigin reports whether a browser sent r on behalf of another
+// origin: Sec-Fetch-Site says so, or an Origin header names another host.
+// Clients that are not browsers (curl, Prometheus) send neither header.
+func crossOrigin(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none": // "none": typed by the user
+	default: // cross-site, same-site (another origin) or unknown
+		return true
+	}
+	for _, origin := range r.Header.Values("Origin") {
+		u, err := url.Parse(origin)
+		if err != nil || u.Host == "" || !strings.EqualFold(u.Host, r.Host) {
+			return true // "null" (an opaque origin) too
+		}
+	}
+	return false
+}
+
+// reloader applies configuration reloads, from SIGHUP and POST /-/reload
+// alike, one at a time. A request never shares an apply that had already
+// started when it arrived (the file may have changed since that one read
+// it); every request waiting when an apply starts shares that apply and
+// its result, so a burst of requests costs at most two applies.
+type reloader struct {
+	load   func() (*collector.Config, error)
+	apply  func(*collector.Config) error
+	status *reloadStatus
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	running bool         // an apply goroutine is working through rounds
+	next    *reloadRound // the requests waiting for the next apply; nil: none
+}
+
+// reloadRound is one apply and the requests that wait for it.
+type reloadRound struct {
+	waiting int           // requests that joined, under reloader.mu
+	done    chan struct{} // closed once err is set
+	err     error
+}
+
+// newReloader returns a reloader that loads with load and applies with
+// apply (the Exporter's ApplyConfig), recording outcomes in status.
+func newReloader(load func() (*collector.Config, error), apply func(*collector.Config) error, status *reloadStatus, logger *slog.Logger) *reloader {
+	return &reloader{load: load, apply: apply, status: status, logger: logger}
+}
+
+// reload waits for an apply that starts after it was called and returns
+// its result, or ctx's error if ctx ends first (the apply still happens).
+func (rl *reloader) reload(ctx context.Context) error {
+	rl.mu.Lock()
+	if rl.next == nil {
+		rl.next = &reloadRound{done: make(chan struct{})}
+	}
+	round := rl.next
+	round.waiting++
+	if !rl.running {
+		rl.running = true
+		go rl.run()
+	}
+	rl.mu.Unlock()
+	select {
+	case <-round.done:
+		return round.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// waiting returns how many requests wait for an apply not yet started.
+func (rl *reloader) waiting() int {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if rl.next == nil {
+		return 0
+	}
+	return rl.next.waiting
+}
+
+// run applies rounds until none is waiting. Taking the round out of next
+// under the lock, before loading, is what makes a later request wait for
+// the apply after this one.
+func (rl *reloader) run() {
+	for {
+		rl.mu.Lock()
+		round := rl.next
+		rl.next = nil
+		if round == nil {
+			rl.running = false
+			rl.mu.Unlock()
+			return
+		}
+		rl.mu.Unlock()
+		round.err = rl.applyOnce()
+		close(round.done)
+	}
+}
+
+// applyOnce loads and applies the configuration; on error the running one
+// stays.
+func (rl *reloader) applyOnce() error {
+	cfg, err := rl.load()
+	if err == nil {
+		err = rl.apply(cfg)
+	}
+	if err != nil {
+		rl.logger.Error("Error reloading config", "err", err)
+		rl.status.failed()
+		return err
+	}
+	rl.logger.Info("Reloaded config", "apps", len(cfg.Apps))
+	rl.status.succeeded(time.Now())
+	return nil
 }
 
 // reloadStatus exposes the outcome of the last configuration (re)load.

@@ -38,12 +38,15 @@ func main() { os.Exit(run()) }
 
 func run() int {
 	var (
-		configFile    = kingpin.Flag("config.file", "Path to the configuration file.").Default("tencent_live_exporter.yml").String()
+		configFileSet bool
+		configFile    = kingpin.Flag("config.file", "Path to the configuration file.").Default("tencent_live_exporter.yml").IsSetByUser(&configFileSet).String()
 		configCheck   = kingpin.Flag("config.check", "Load and validate the configuration file, then exit.").Bool()
 		metricsPath   = kingpin.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 		maxRequests   = kingpin.Flag("web.max-requests", "Maximum number of parallel scrape requests; 0 means no limit.").Default("40").Int()
 		timeoutOffset = kingpin.Flag("scrape.timeout-offset", "Time subtracted from Prometheus' scrape timeout header to leave room for the answer.").Default("500ms").Duration()
 		defaultTO     = kingpin.Flag("scrape.default-timeout", "Refresh budget of a scrape that sends no X-Prometheus-Scrape-Timeout-Seconds header.").Default("9s").Duration()
+		maxTO         = kingpin.Flag("scrape.max-timeout", "Longest scrape timeout honoured; larger X-Prometheus-Scrape-Timeout-Seconds values are clamped to it, so a crafted header cannot hold a request slot longer.").Default("2m").Duration()
+		idleTimeout   = kingpin.Flag("web.idle-timeout", "How long an idle keep-alive connection stays open.").Default("2m").Hidden().Duration()
 		shardCount    = kingpin.Flag("shard.count", "Split every app's rooms among this many exporters; each uses max_qps divided by this number.").Default("1").Int()
 		shardIndex    = kingpin.Flag("shard.index", "Which shard this exporter serves, from 0 to shard.count-1.").Default("0").Int()
 		demo          = kingpin.Flag("demo", "Run against a built-in fake of the Tencent API on loopback, with moving member counts; no account needed.").Bool()
@@ -55,6 +58,22 @@ func run() int {
 	kingpin.HelpFlag.Short('h')
 	kingpin.Parse()
 	logger := promslog.New(promslogConfig)
+
+	if *configCheck {
+		// Always the file, even with --demo: the check is for the file a
+		// real run would read.
+		cfg, err := collector.Load(*configFile)
+		if err != nil {
+			logger.Error("Error loading config", "err", err)
+			return 1
+		}
+		logger.Info("Config file is ok", "file", *configFile, "apps", len(cfg.Apps))
+		return 0
+	}
+	if err := checkFlags(*demo, configFileSet, *maxTO); err != nil {
+		logger.Error("Invalid flags", "err", err)
+		return 1
+	}
 
 	loadConfig := func() (*collector.Config, error) { return collector.Load(*configFile) }
 	if *demo {
@@ -71,10 +90,6 @@ func run() int {
 	if err != nil {
 		logger.Error("Error loading config", "err", err)
 		return 1
-	}
-	if *configCheck {
-		logger.Info("Config file is ok", "file", *configFile, "apps", len(cfg.Apps))
-		return 0
 	}
 
 	logger.Info("Starting "+exporterName, "version", version.Info())
@@ -99,12 +114,12 @@ func run() int {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		versioncollector.NewCollector(exporterName),
 		reloads,
-		exporter,
+		// The exporter's own metrics come with each scrape's View (see
+		// scrapeGatherer), not from this registry.
 	)
 	reloads.succeeded(time.Now())
 
-	reloadCh := make(chan chan error)
-	go reloadLoop(reloadCh, loadConfig, exporter, reloads, logger)
+	reloader := newReloader(loadConfig, exporter.ApplyConfig, reloads, logger)
 
 	mux := http.NewServeMux()
 	mux.Handle(*metricsPath, promhttp.InstrumentMetricHandler(reg, &metricsHandler{
@@ -112,6 +127,7 @@ func run() int {
 		gatherer:       reg,
 		timeoutOffset:  *timeoutOffset,
 		defaultTimeout: *defaultTO,
+		maxTimeout:     *maxTO,
 		inFlight:       newSemaphore(*maxRequests),
 		opts: promhttp.HandlerOpts{
 			ErrorLog:      slog.NewLogLogger(logger.Handler(), slog.LevelError),
@@ -120,7 +136,7 @@ func run() int {
 	}))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Ready") })
-	mux.Handle("/-/reload", reloadHandler(reloadCh))
+	mux.Handle("/-/reload", reloadHandler(reloader))
 	mux.HandleFunc("/config", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprint(w, exporter.Config().String())
@@ -149,13 +165,18 @@ func run() int {
 	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
 		for range hup {
-			reloadCh <- nil // no one waits for the outcome; reloadLoop logs it
+			_ = reloader.reload(ctx) // logged by the reloader
 		}
 	}()
 
 	server := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second, // reading the request only, not the handler's work
+		IdleTimeout:       *idleTimeout,
+		// No WriteTimeout: it runs from the end of the request headers, so
+		// anything under --scrape.max-timeout would cut long scrapes.
+
 		// Requests end with the process: a scrape waiting on a slow upstream
 		// answers from cache at once when shutdown starts.
 		BaseContext: func(net.Listener) context.Context { return ctx },
@@ -177,25 +198,4 @@ func run() int {
 		}
 	}
 	return 0
-}
-
-// reloadLoop applies reload requests one at a time, from SIGHUP and
-// POST /-/reload alike, and answers each on its channel unless it is nil.
-func reloadLoop(requests <-chan chan error, load func() (*collector.Config, error), exporter *collector.Exporter, status *reloadStatus, logger *slog.Logger) {
-	for errCh := range requests {
-		cfg, err := load()
-		if err == nil {
-			err = exporter.ApplyConfig(cfg)
-		}
-		if err != nil {
-			logger.Error("Error reloading config", "err", err)
-			status.failed()
-		} else {
-			logger.Info("Reloaded config", "apps", len(cfg.Apps))
-			status.succeeded(time.Now())
-		}
-		if errCh != nil {
-			errCh <- err
-		}
-	}
 }

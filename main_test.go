@@ -6,7 +6,9 @@ package main
 // Prometheus and users do.
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -17,16 +19,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -36,6 +41,7 @@ import (
 	"github.com/prometheus/common/model"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/tencent-live-exporter/tencent_live_exporter/collector"
 	"github.com/tencent-live-exporter/tencent_live_exporter/internal/childproc"
 	"github.com/tencent-live-exporter/tencent_live_exporter/tencent/tencenttest"
 )
@@ -337,7 +343,7 @@ func promtoolOrSkip(t *testing.T) string {
 // roomState is what one room's series must show.
 type roomState struct {
 	members float64 // -1: no series
-	up      float64
+	up      float64 // -1: no series (never answered)
 	exists  float64 // -1: no series
 }
 
@@ -493,7 +499,7 @@ func TestBinaryMetrics(t *testing.T) {
 	})
 
 	t.Run("scrape timeout header", func(t *testing.T) {
-		for _, h := range []string{"abc", "0", "-1", "1e9"} {
+		for _, h := range []string{"abc", "0", "-1", "NaN", "Inf", "-Inf", "1e400"} {
 			resp, body := httpDo(t, http.MethodGet, e.url+"/metrics", http.Header{scrapeTimeoutHeader: {h}})
 			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, scrapeTimeoutHeader) {
 				t.Errorf("%s: %q: status %d, body %q; want 400 naming the header", scrapeTimeoutHeader, h, resp.StatusCode, body)
@@ -598,6 +604,13 @@ func TestBinaryReload(t *testing.T) {
 		}
 	})
 
+	t.Run("cross-site POST is refused", func(t *testing.T) {
+		resp, body := httpDo(t, http.MethodPost, e.url+"/-/reload", http.Header{"Origin": {"http://evil.example"}})
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("POST /-/reload with Origin http://evil.example: status %d, body %q; want 403", resp.StatusCode, body)
+		}
+	})
+
 	t.Run("POST adds and removes rooms", func(t *testing.T) {
 		f.SetRoom("keep-1", tencenttest.Room{MemberCount: 11}) // not asked again before refresh_interval
 		writeFile(t, configPath, config(settings, "keep-1", "keep-2", "new-1"))
@@ -646,12 +659,14 @@ func TestBinaryReload(t *testing.T) {
 	t.Run("SIGHUP", func(t *testing.T) {
 		writeFile(t, configPath, config(settings, "keep-1", "new-1", "new-2"))
 		e.Signal(t, syscall.SIGHUP)
-		var m scrapeResult
 		waitFor(t, e.Process, waitTimeout, "the SIGHUP reload", func() bool {
-			_, m = e.scrape(t)
+			_, m := e.scrape(t)
 			v, _ := m.get(t, "tencent_live_exporter_config_last_reload_successful")
 			return v == 1
 		})
+		// The scrape that saw the success may have collected the rooms
+		// before the apply; one that starts after it cannot.
+		_, m := e.scrape(t)
 		check(t, m, want{"keep-1": 10, "new-1": 40, "new-2": 50, "keep-2": -1, "drop-1": -1})
 		if e.Exited() {
 			t.Fatalf("exporter exited on SIGHUP: %v", e.Err())
@@ -881,7 +896,8 @@ func TestBinaryScrapeBudget(t *testing.T) {
 	if n, _ := m.get(t, "tencent_live_rooms_deferred_total", "app", "live"); n != 1 {
 		t.Errorf("tencent_live_rooms_deferred_total = %g; want 1 (the slow room)", n)
 	}
-	checkRooms(t, m, "live", map[string]roomState{"fast": {3, 1, 1}, "slow": {-1, 0, -1}})
+	// The slow room has never answered: nothing is known of it yet.
+	checkRooms(t, m, "live", map[string]roomState{"fast": {3, 1, 1}, "slow": {-1, -1, -1}})
 }
 
 // TestBinaryReloadFixesCredentials: an app failing auth backs off; once
@@ -953,4 +969,455 @@ func TestBinaryShutdownDuringSlowScrape(t *testing.T) {
 		t.Errorf("shutdown hit its timeout:\n%s", e.Out.String())
 	}
 	<-scraped // answered from cache or cut by the exit; either way it returned
+}
+
+// runToExit runs the binary with args and waits for it to exit on its own.
+func runToExit(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	p := childproc.Start(t, t.TempDir(), exporterBinary(t), args...)
+	select {
+	case <-p.Done():
+	case <-time.After(startTimeout):
+		t.Fatalf("%s still running after %s; want it to exit", strings.Join(args, " "), startTimeout)
+	}
+	return p.Out.String(), p.Err()
+}
+
+// TestBinaryDemoConfigFile: --config.check checks the file even with
+// --demo, and --demo refuses a --config.file it would ignore.
+func TestBinaryDemoConfigFile(t *testing.T) {
+	f := newFakeApp(t, 1400000901)
+	dir, good := configDir(t, f)
+	writeFile(t, good, "apps:\n"+appYAML("live", f, keyFileRel, "", "room-1"))
+	bad := filepath.Join(dir, "bad.yml")
+	writeFile(t, bad, "apps:\n"+appYAML("live", f, keyFileRel, "max_qps: 500", "room-1"))
+	missing := filepath.Join(dir, "nonexistent.yml")
+
+	for _, c := range []struct {
+		name string
+		args []string
+		ok   bool
+		want string // in the output
+	}{
+		{"check missing file", []string{"--demo", "--config.check", "--config.file=" + missing}, false, missing},
+		{"check bad file", []string{"--demo", "--config.check", "--config.file=" + bad}, false, "max_qps must be in (0, 200], got 500"},
+		{"check good file", []string{"--demo", "--config.check", "--config.file=" + good}, true, "Config file is ok"},
+		{"run with a file", []string{"--demo", "--config.file=" + good}, false, errDemoConfigFile.Error()},
+		// Set by the user, although it is the default value.
+		{"run with the default file", []string{"--demo", "--config.file=tencent_live_exporter.yml"}, false, errDemoConfigFile.Error()},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			// A free address: should the exporter wrongly start, it
+			// must not take a real port.
+			out, err := runToExit(t, append([]string{"--web.listen-address=" + childproc.FreeAddr(t)}, c.args...)...)
+			if (err == nil) != c.ok {
+				t.Errorf("%s: exit %v; want success %v\n%s", strings.Join(c.args, " "), err, c.ok, out)
+			}
+			if !strings.Contains(out, c.want) {
+				t.Errorf("%s: output does not contain %q:\n%s", strings.Join(c.args, " "), c.want, out)
+			}
+			if !c.ok && strings.Contains(out, "Config file is ok") {
+				t.Errorf("%s: output says the config is ok:\n%s", strings.Join(c.args, " "), out)
+			}
+			assertNoSecret(t, []string{f.key}, map[string]string{"output": out})
+		})
+	}
+}
+
+// TestBinaryIdleTimeout: the server closes a keep-alive connection that
+// stays idle for --web.idle-timeout.
+func TestBinaryIdleTimeout(t *testing.T) {
+	const idle = time.Second
+	e := startExporter(t, "--demo", "--web.idle-timeout="+idle.String())
+	addr := strings.TrimPrefix(e.url, "http://")
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	if _, err := fmt.Fprintf(conn, "GET /-/healthy HTTP/1.1\r\nHost: %s\r\n\r\n", addr); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("read response: %v", err)
+	}
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Close {
+		t.Fatalf("GET /-/healthy: status %d, close %v; want 200 on a connection kept alive", resp.StatusCode, resp.Close)
+	}
+
+	idleSince := time.Now()
+	const wait = 10 * time.Second
+	if err := conn.SetReadDeadline(idleSince.Add(wait)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = br.ReadByte()
+	took := time.Since(idleSince)
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		t.Fatalf("idle connection still open after %s; want it closed after --web.idle-timeout=%s", wait, idle)
+	case !errors.Is(err, io.EOF):
+		t.Fatalf("idle connection: read %v; want EOF", err)
+	case took < idle/2 || took > idle+5*time.Second:
+		t.Errorf("idle connection closed after %s; want about %s", took.Round(time.Millisecond), idle)
+	}
+}
+
+// TestBinaryScrapeOverlappingReload: a reload while scrapes wait on
+// upstream must not leave them waiting out their budget.
+//
+// Three scrapes of rooms that are all due take about baseline; the same
+// three with a reload in the middle must not take much longer. Each
+// exporter has its own fake and fresh rooms, so both cases do the same
+// upstream work.
+func TestBinaryScrapeOverlappingReload(t *testing.T) {
+	const (
+		latency    = 150 * time.Millisecond
+		maxTimeout = 5 * time.Second
+		budget     = maxTimeout - 500*time.Millisecond // default --scrape.timeout-offset
+	)
+	var rooms []string
+	for i := range 8 {
+		rooms = append(rooms, fmt.Sprintf("room-%d", i+1))
+	}
+	start := func(t *testing.T, sdkAppID uint64) (*fakeApp, *exporter) {
+		t.Helper()
+		f := newFakeApp(t, sdkAppID)
+		for i, id := range rooms {
+			f.SetRoom(id, tencenttest.Room{MemberCount: 100 + i})
+		}
+		f.SetLatency(latency)
+		_, configPath := configDir(t, f)
+		// Two requests at a time: a scrape of all rooms takes about
+		// four latencies.
+		writeFile(t, configPath, "apps:\n"+appYAML("live", f, keyFileRel, "max_concurrency: 2\nrefresh_interval: 10m", rooms...))
+		return f, startExporter(t, "--config.file="+configPath, "--scrape.max-timeout="+maxTimeout.String(), "--web.max-requests=4")
+	}
+	type outcome struct {
+		status int
+		body   string
+		took   time.Duration
+		err    error
+	}
+	// scrapeAsync scrapes with a header far above --scrape.max-timeout.
+	scrapeAsync := func(e *exporter, out chan<- outcome) {
+		go func() {
+			start := time.Now()
+			resp, body, err := fetch(httpClient, http.MethodGet, e.url+"/metrics", http.Header{scrapeTimeoutHeader: {"86400"}}, nil)
+			o := outcome{body: body, took: time.Since(start), err: err}
+			if resp != nil {
+				o.status = resp.StatusCode
+			}
+			out <- o
+		}()
+	}
+	check := func(t *testing.T, what string, o outcome, limit time.Duration) {
+		t.Helper()
+		if o.err != nil || o.status != http.StatusOK {
+			t.Errorf("%s: status %d, err %v; want 200\n%s", what, o.status, o.err, o.body)
+			return
+		}
+		if o.took > limit {
+			t.Errorf("%s took %s; want at most %s (refresh budget %s)", what, o.took.Round(time.Millisecond), limit, budget)
+		}
+		m := parseMetrics(t, o.body)
+		for i, id := range rooms {
+			if v, ok := m.get(t, "tencent_live_room_members", "room", id); !ok || v != float64(100+i) {
+				t.Errorf("%s: tencent_live_room_members{room=%q} = %g (present %v); want %d", what, id, v, ok, 100+i)
+			}
+		}
+	}
+
+	// Without a reload.
+	_, a := start(t, 1400001001)
+	results := make(chan outcome, 3)
+	for range 3 {
+		scrapeAsync(a, results)
+	}
+	var baseline time.Duration
+	for i := range 3 {
+		o := <-results
+		check(t, fmt.Sprintf("scrape %d without a reload", i+1), o, budget)
+		baseline = max(baseline, o.took)
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	limit := 2*baseline + time.Second
+	if limit > budget-time.Second {
+		t.Fatalf("three scrapes without a reload took %s: too slow to tell a stuck scrape (budget %s) from a slow machine", baseline, budget)
+	}
+	limit = limit.Round(time.Millisecond)
+	t.Logf("three scrapes without a reload took %s; with a reload each must take at most %s", baseline.Round(time.Millisecond), limit)
+
+	// The same with a reload while they wait on upstream.
+	f, b := start(t, 1400001002)
+	for range 3 {
+		scrapeAsync(b, results)
+	}
+	waitFor(t, b.Process, waitTimeout, "the scrapes to reach upstream", func() bool { return f.Stats().Calls > 0 })
+	if resp, body := httpDo(t, http.MethodPost, b.url+"/-/reload", nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /-/reload: status %d\n%s", resp.StatusCode, body)
+	}
+	fourth := make(chan outcome, 1)
+	scrapeAsync(b, fourth)
+	for i := range 3 {
+		check(t, fmt.Sprintf("scrape %d overlapping the reload", i+1), <-results, limit)
+	}
+	check(t, "scrape after the reload", <-fourth, limit)
+}
+
+func TestScrapeBudget(t *testing.T) {
+	const (
+		offset   = 500 * time.Millisecond
+		fallback = 9 * time.Second
+		maxTO    = 2 * time.Minute
+	)
+	for _, c := range []struct {
+		header  string // "": no header
+		want    time.Duration
+		wantErr bool
+	}{
+		{header: "", want: fallback},
+		{header: "10", want: 9500 * time.Millisecond},
+		{header: "0.2", want: 100 * time.Millisecond}, // offset larger than the timeout: half of it
+		{header: "120", want: maxTO - offset},
+		{header: "86400", want: maxTO - offset}, // clamped, not refused
+		{header: "1e300", want: maxTO - offset},
+		{header: "NaN", wantErr: true},
+		{header: "nan", wantErr: true},
+		{header: "+Inf", wantErr: true},
+		{header: "Inf", wantErr: true},
+		{header: "infinity", wantErr: true},
+		{header: "-Inf", wantErr: true},
+		{header: "-1", wantErr: true},
+		{header: "0", wantErr: true},
+		{header: "abc", wantErr: true},
+		{header: "1e400", wantErr: true}, // overflows float64
+	} {
+		h := http.Header{}
+		if c.header != "" {
+			h.Set(scrapeTimeoutHeader, c.header)
+		}
+		got, err := scrapeBudget(h, offset, fallback, maxTO)
+		switch {
+		case c.wantErr && err == nil:
+			t.Errorf("scrapeBudget(%q) = %s; want an error", c.header, got)
+		case c.wantErr && !strings.Contains(err.Error(), scrapeTimeoutHeader):
+			t.Errorf("scrapeBudget(%q) error %q does not name the header", c.header, err)
+		case !c.wantErr && (err != nil || got != c.want):
+			t.Errorf("scrapeBudget(%q) = %s, %v; want %s", c.header, got, err, c.want)
+		}
+	}
+	// The fallback is capped too.
+	if got, err := scrapeBudget(http.Header{}, offset, 5*time.Minute, maxTO); err != nil || got != maxTO {
+		t.Errorf("scrapeBudget(no header, fallback 5m) = %s, %v; want %s", got, err, maxTO)
+	}
+}
+
+func TestCheckFlags(t *testing.T) {
+	for _, c := range []struct {
+		demo, configFileSet bool
+		maxTimeout          time.Duration
+		want                string // "": no error
+	}{
+		{false, false, time.Minute, ""},
+		{false, true, time.Minute, ""},
+		{true, false, time.Minute, ""},
+		{true, true, time.Minute, errDemoConfigFile.Error()},
+		{false, false, 0, "--scrape.max-timeout must be positive, got 0s"},
+	} {
+		err := checkFlags(c.demo, c.configFileSet, c.maxTimeout)
+		if got := fmt.Sprint(err); (err == nil) != (c.want == "") || (err != nil && got != c.want) {
+			t.Errorf("checkFlags(%v, %v, %s) = %v; want %q", c.demo, c.configFileSet, c.maxTimeout, err, c.want)
+		}
+	}
+}
+
+// countingLoader is a reloader's load function that counts its calls.
+type countingLoader struct {
+	mu    sync.Mutex
+	calls int
+}
+
+func (l *countingLoader) load() (*collector.Config, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls++
+	return &collector.Config{}, nil
+}
+
+func (l *countingLoader) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.calls
+}
+
+func newTestReloader(load func() (*collector.Config, error)) *reloader {
+	return newReloader(load, func(*collector.Config) error { return nil }, newReloadStatus(), slog.New(slog.DiscardHandler))
+}
+
+func TestReloadHandlerCrossOrigin(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		header http.Header
+		status int
+	}{
+		{"curl", nil, http.StatusOK},
+		{"same origin", http.Header{"Origin": {"http://127.0.0.1:9864"}}, http.StatusOK},
+		{"same origin, host case", http.Header{"Origin": {"http://LOCALHOST:9864"}, "Host": {"localhost:9864"}}, http.StatusOK},
+		{"other origin", http.Header{"Origin": {"http://evil.example"}}, http.StatusForbidden},
+		{"other port", http.Header{"Origin": {"http://127.0.0.1:9865"}}, http.StatusForbidden},
+		{"opaque origin", http.Header{"Origin": {"null"}}, http.StatusForbidden},
+		{"one of two origins", http.Header{"Origin": {"http://127.0.0.1:9864", "http://evil.example"}}, http.StatusForbidden},
+		{"fetch same-origin", http.Header{"Sec-Fetch-Site": {"same-origin"}, "Origin": {"http://127.0.0.1:9864"}}, http.StatusOK},
+		{"fetch none", http.Header{"Sec-Fetch-Site": {"none"}}, http.StatusOK},
+		{"fetch cross-site", http.Header{"Sec-Fetch-Site": {"cross-site"}}, http.StatusForbidden},
+		{"fetch same-site", http.Header{"Sec-Fetch-Site": {"same-site"}}, http.StatusForbidden},
+		{"fetch same-origin, other origin", http.Header{"Sec-Fetch-Site": {"same-origin"}, "Origin": {"http://evil.example"}}, http.StatusForbidden},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			loader := &countingLoader{}
+			h := reloadHandler(newTestReloader(loader.load))
+			req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "http://127.0.0.1:9864/-/reload", nil)
+			for k, vs := range c.header {
+				if k == "Host" {
+					req.Host = vs[0]
+					continue
+				}
+				req.Header[k] = vs
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != c.status {
+				t.Errorf("POST /-/reload %v: status %d, body %q; want %d", c.header, rec.Code, rec.Body, c.status)
+			}
+			if want := map[bool]int{true: 1, false: 0}[c.status == http.StatusOK]; loader.count() != want {
+				t.Errorf("POST /-/reload %v: %d loads; want %d", c.header, loader.count(), want)
+			}
+		})
+	}
+}
+
+// TestReloaderCoalesces: requests that arrive while an apply runs share
+// the next apply, never the running one.
+func TestReloaderCoalesces(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		calls   int
+		started = make(chan int)      // a load began; its number
+		release = make(chan struct{}) // lets one load end
+	)
+	load := func() (*collector.Config, error) {
+		mu.Lock()
+		calls++
+		n := calls
+		mu.Unlock()
+		started <- n
+		<-release
+		return nil, fmt.Errorf("load %d", n) // tells which apply a request got
+	}
+	loads := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return calls
+	}
+	rl := newTestReloader(load)
+	reloadAsync := func(out chan<- error) {
+		go func() { out <- rl.reload(t.Context()) }()
+	}
+	waitWaiting := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(waitTimeout)
+		for rl.waiting() != n {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d requests waiting for the next apply; want %d", rl.waiting(), n)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	expect := func(what string, err error, want string) {
+		t.Helper()
+		if fmt.Sprint(err) != want {
+			t.Errorf("%s: reload() = %v; want %q", what, err, want)
+		}
+	}
+
+	first := make(chan error, 1)
+	reloadAsync(first)
+	if n := <-started; n != 1 {
+		t.Fatalf("first load is number %d", n)
+	}
+
+	// 20 requests while load 1 runs: it read the file before they came.
+	const n = 20
+	during := make(chan error, n)
+	for range n {
+		reloadAsync(during)
+	}
+	waitWaiting(n)
+	release <- struct{}{}
+	expect("the first request", <-first, "load 1")
+	if n := <-started; n != 2 {
+		t.Fatalf("second load is number %d", n)
+	}
+
+	// One more while load 2 runs: it waits for load 3.
+	late := make(chan error, 1)
+	reloadAsync(late)
+	waitWaiting(1)
+	release <- struct{}{}
+	for i := range n {
+		expect(fmt.Sprintf("request %d during load 1", i+1), <-during, "load 2")
+	}
+	if got := <-started; got != 3 {
+		t.Fatalf("third load is number %d", got)
+	}
+	release <- struct{}{}
+	expect("the request during load 2", <-late, "load 3")
+	if got := loads(); got != 3 {
+		t.Errorf("%d loads for %d requests in three waves; want 3", got, n+2)
+	}
+
+	// Idle again: a new request starts a new apply at once.
+	again := make(chan error, 1)
+	reloadAsync(again)
+	<-started
+	release <- struct{}{}
+	expect("a request when idle", <-again, "load 4")
+}
+
+// TestReloaderContext: a request whose context ends stops waiting; the
+// apply still happens and later requests are served.
+func TestReloaderContext(t *testing.T) {
+	release := make(chan struct{})
+	var calls atomic.Int32
+	rl := newTestReloader(func() (*collector.Config, error) {
+		calls.Add(1)
+		<-release
+		return &collector.Config{}, nil
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- rl.reload(ctx) }()
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("reload() with its context cancelled = %v; want context.Canceled", err)
+	}
+	close(release)
+	if err := rl.reload(t.Context()); err != nil {
+		t.Errorf("reload() = %v; want nil", err)
+	}
+	if got := calls.Load(); got < 1 || got > 2 {
+		t.Errorf("%d loads; want 1 or 2", got)
+	}
 }

@@ -40,13 +40,13 @@ func cachedExporter(tb testing.TB, apps, roomsPerApp int) *Exporter {
 	}
 	tb.Cleanup(e.Close)
 	now := time.Now()
-	for _, a := range e.apps {
-		a.mu.Lock()
-		for i, r := range a.rooms {
+	for _, rt := range e.order {
+		rt.mu.Lock()
+		for i, r := range rt.order {
 			r.attempted, r.up, r.exists, r.hasCount, r.members, r.lastSuccess = true, true, existsYes, true, i, now
-			a.buildRoomMetrics(r)
+			rt.buildRoomMetricsLocked(r)
 		}
-		a.mu.Unlock()
+		rt.mu.Unlock()
 	}
 	return e
 }

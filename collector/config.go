@@ -31,11 +31,24 @@ const (
 	DefaultUserSigTTL      = tencent.DefaultUserSigTTL
 	// UpstreamQPSLimit is get_member_list's documented limit per app.
 	UpstreamQPSLimit = 200.0
+	// MaxQPSTotalLimit bounds max_qps_total: the documented limits of the
+	// service's commands added up (get_member_list 200, get_room_info 200,
+	// get_room_stats 100, get_room_list 10).
+	MaxQPSTotalLimit = 510.0
 	// MaxConcurrencyLimit bounds max_concurrency: far above any need.
 	MaxConcurrencyLimit = 1000
 	// latencyAllowance sizes the default concurrency: enough requests in
 	// flight that a 250 ms upstream still lets max_qps through.
 	latencyAllowance = 250 * time.Millisecond
+)
+
+// Upper bounds of durations: far above any sensible value, low enough that
+// no arithmetic on them can overflow.
+const (
+	MaxRefreshInterval   = 24 * time.Hour
+	MaxOfflineBackoffMax = 7 * 24 * time.Hour
+	MaxRequestTimeout    = 5 * time.Minute
+	MaxUserSigTTL        = 365 * 24 * time.Hour
 )
 
 // Config is the exporter's configuration file.
@@ -54,6 +67,7 @@ type AppConfig struct {
 	SecretKeyFile     string         `yaml:"secret_key_file,omitempty"`
 	UserSigTTL        model.Duration `yaml:"usersig_ttl"`
 	MaxQPS            float64        `yaml:"max_qps"`
+	MaxQPSTotal       float64        `yaml:"max_qps_total,omitempty"`
 	MaxConcurrency    int            `yaml:"max_concurrency"`
 	RefreshInterval   model.Duration `yaml:"refresh_interval"`
 	OfflineBackoffMax model.Duration `yaml:"offline_backoff_max"`
@@ -135,8 +149,8 @@ func (a *AppConfig) UnmarshalYAML(node *yaml.Node) error {
 	if a.Name == "" {
 		a.Name = strconv.FormatUint(a.SDKAppID, 10)
 	}
-	if a.OfflineBackoffMax == 0 {
-		a.OfflineBackoffMax = 4 * a.RefreshInterval
+	if a.OfflineBackoffMax == 0 && a.RefreshInterval > 0 && a.RefreshInterval <= model.Duration(MaxRefreshInterval) {
+		a.OfflineBackoffMax = min(4*a.RefreshInterval, model.Duration(MaxOfflineBackoffMax))
 	}
 	if a.MaxConcurrency == 0 && a.MaxQPS > 0 {
 		a.MaxConcurrency = max(4, int(math.Ceil(a.MaxQPS*latencyAllowance.Seconds())))
@@ -189,16 +203,18 @@ func (a *AppConfig) validate() error {
 		return errors.New("at most one of secret_key and secret_key_file may be set")
 	case !(a.MaxQPS > 0 && a.MaxQPS <= UpstreamQPSLimit):
 		return fmt.Errorf("max_qps must be in (0, %g], got %g", UpstreamQPSLimit, a.MaxQPS)
+	case a.MaxQPSTotal < 0 || a.MaxQPSTotal > MaxQPSTotalLimit || math.IsNaN(a.MaxQPSTotal):
+		return fmt.Errorf("max_qps_total must be in (0, %g] when set, got %g", MaxQPSTotalLimit, a.MaxQPSTotal)
 	case a.MaxConcurrency < 1 || a.MaxConcurrency > MaxConcurrencyLimit:
 		return fmt.Errorf("max_concurrency must be in [1, %d], got %d", MaxConcurrencyLimit, a.MaxConcurrency)
-	case a.UserSigTTL <= 0:
-		return fmt.Errorf("usersig_ttl must be positive, got %s", a.UserSigTTL)
-	case a.RefreshInterval <= 0:
-		return fmt.Errorf("refresh_interval must be positive, got %s", a.RefreshInterval)
-	case a.RequestTimeout <= 0:
-		return fmt.Errorf("request_timeout must be positive, got %s", a.RequestTimeout)
-	case a.OfflineBackoffMax < a.RefreshInterval:
-		return fmt.Errorf("offline_backoff_max must be at least refresh_interval (%s), got %s", a.RefreshInterval, a.OfflineBackoffMax)
+	case a.UserSigTTL <= 0 || a.UserSigTTL > model.Duration(MaxUserSigTTL):
+		return fmt.Errorf("usersig_ttl must be in (0s, %s], got %s", model.Duration(MaxUserSigTTL), a.UserSigTTL)
+	case a.RefreshInterval <= 0 || a.RefreshInterval > model.Duration(MaxRefreshInterval):
+		return fmt.Errorf("refresh_interval must be in (0s, %s], got %s", model.Duration(MaxRefreshInterval), a.RefreshInterval)
+	case a.RequestTimeout <= 0 || a.RequestTimeout > model.Duration(MaxRequestTimeout):
+		return fmt.Errorf("request_timeout must be in (0s, %s], got %s", model.Duration(MaxRequestTimeout), a.RequestTimeout)
+	case a.OfflineBackoffMax < a.RefreshInterval || a.OfflineBackoffMax > model.Duration(MaxOfflineBackoffMax):
+		return fmt.Errorf("offline_backoff_max must be in [refresh_interval (%s), %s], got %s", a.RefreshInterval, model.Duration(MaxOfflineBackoffMax), a.OfflineBackoffMax)
 	case len(a.Rooms) == 0:
 		return errors.New("rooms must list at least one room")
 	}

@@ -314,7 +314,7 @@ func TestLoadInvalid(t *testing.T) {
 		},
 		{
 			file:  "refresh_interval_zero.yml",
-			want:  `config testdata/config/refresh_interval_zero.yml: line 2: app "1400000001": refresh_interval must be positive, got 0s`,
+			want:  `config testdata/config/refresh_interval_zero.yml: line 2: app "1400000001": refresh_interval must be in (0s, 1d], got 0s`,
 			names: []string{"refresh_interval", "line 2"},
 		},
 		{
@@ -323,18 +323,53 @@ func TestLoadInvalid(t *testing.T) {
 			names: []string{"refresh_interval", "line 6"},
 		},
 		{
+			file:  "refresh_interval_150y.yml",
+			want:  `config testdata/config/refresh_interval_150y.yml: line 2: app "1400000001": refresh_interval must be in (0s, 1d], got 150y`,
+			names: []string{"refresh_interval", "line 2", "150y"},
+		},
+		{
+			file:  "refresh_interval_100y.yml",
+			want:  `config testdata/config/refresh_interval_100y.yml: line 2: app "1400000001": refresh_interval must be in (0s, 1d], got 100y`,
+			names: []string{"refresh_interval", "line 2", "100y"},
+		},
+		{
+			file:  "offline_backoff_max_too_high.yml",
+			want:  `config testdata/config/offline_backoff_max_too_high.yml: line 2: app "1400000001": offline_backoff_max must be in [refresh_interval (40s), 1w], got 8d`,
+			names: []string{"offline_backoff_max", "line 2", "8d"},
+		},
+		{
+			file:  "request_timeout_too_high.yml",
+			want:  `config testdata/config/request_timeout_too_high.yml: line 2: app "1400000001": request_timeout must be in (0s, 5m], got 10m`,
+			names: []string{"request_timeout", "line 2", "10m"},
+		},
+		{
+			file:  "usersig_ttl_too_high.yml",
+			want:  `config testdata/config/usersig_ttl_too_high.yml: line 2: app "1400000001": usersig_ttl must be in (0s, 1y], got 400d`,
+			names: []string{"usersig_ttl", "line 2", "400d"},
+		},
+		{
+			file:  "max_qps_total_too_high.yml",
+			want:  `config testdata/config/max_qps_total_too_high.yml: line 2: app "1400000001": max_qps_total must be in (0, 510] when set, got 600`,
+			names: []string{"max_qps_total", "line 2", "600"},
+		},
+		{
+			file:  "max_qps_total_negative.yml",
+			want:  `config testdata/config/max_qps_total_negative.yml: line 2: app "1400000001": max_qps_total must be in (0, 510] when set, got -1`,
+			names: []string{"max_qps_total", "line 2", "-1"},
+		},
+		{
 			file:  "request_timeout_zero.yml",
-			want:  `config testdata/config/request_timeout_zero.yml: line 2: app "1400000001": request_timeout must be positive, got 0s`,
+			want:  `config testdata/config/request_timeout_zero.yml: line 2: app "1400000001": request_timeout must be in (0s, 5m], got 0s`,
 			names: []string{"request_timeout", "line 2"},
 		},
 		{
 			file:  "usersig_ttl_zero.yml",
-			want:  `config testdata/config/usersig_ttl_zero.yml: line 2: app "1400000001": usersig_ttl must be positive, got 0s`,
+			want:  `config testdata/config/usersig_ttl_zero.yml: line 2: app "1400000001": usersig_ttl must be in (0s, 1y], got 0s`,
 			names: []string{"usersig_ttl", "line 2"},
 		},
 		{
 			file:  "offline_backoff_max_too_low.yml",
-			want:  `config testdata/config/offline_backoff_max_too_low.yml: line 2: app "1400000001": offline_backoff_max must be at least refresh_interval (1m), got 30s`,
+			want:  `config testdata/config/offline_backoff_max_too_low.yml: line 2: app "1400000001": offline_backoff_max must be in [refresh_interval (1m), 1w], got 30s`,
 			names: []string{"offline_backoff_max", "refresh_interval", "line 2"},
 		},
 		{

@@ -1,23 +1,31 @@
 // Package collector owns what tencent_live_exporter collects: the YAML
-// configuration, the per-app refresh budget (rate limit, concurrency cap,
-// back-offs) and the Prometheus metrics. It imports package tencent for
-// the wire protocol; tencent never imports it.
+// configuration, the per-app runtimes that refresh rooms within their
+// budget (gates per command, concurrency cap, back-offs) and the
+// Prometheus metrics. It imports package tencent for the wire protocol;
+// tencent never imports it.
 package collector
 
 import (
+	"cmp"
 	"container/heap"
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/tencent-live-exporter/tencent_live_exporter/tencent"
 )
+
+// ErrClosed is returned by ApplyConfig after Close.
+var ErrClosed = errors.New("exporter closed")
 
 // Options are the exporter's settings that do not come from the
 // configuration file.
@@ -26,22 +34,27 @@ type Options struct {
 	UserAgent string // sent upstream, e.g. "tencent_live_exporter/1.0.0"
 	// ShardCount and ShardIndex split every app's rooms among ShardCount
 	// exporters by a hash of SDKAppID and room id; each takes 1/ShardCount
-	// of max_qps. ShardCount 0 or 1 means no sharding.
+	// of every limit. ShardCount 0 or 1 means no sharding.
 	ShardCount int
 	ShardIndex int
 }
 
-// Exporter refreshes the configured rooms and exposes them.
-// It implements prometheus.Collector.
+// Exporter keeps one long-lived runtime per configured app and exposes
+// their rooms. A reload reconciles the runtimes with the new
+// configuration instead of rebuilding them. It implements
+// prometheus.Collector.
 type Exporter struct {
-	opts   Options
-	logger *slog.Logger
-	inst   *instruments
+	opts     Options
+	logger   *slog.Logger
+	inst     *instruments
+	retiring sync.WaitGroup // runtimes dropped by a reload, winding down
 
-	mu    sync.RWMutex
-	cfg   *Config
-	apps  []*app
-	gates map[uint64]*gate // by SDKAppID: the quota is per app and outlives reloads
+	mu       sync.RWMutex
+	closed   bool
+	cfg      *Config
+	runtimes map[runtimeKey]*appRuntime
+	order    []*appRuntime        // configuration order
+	gates    map[uint64]*appGates // by SDKAppID: the quota is per app and outlives runtimes
 }
 
 var _ prometheus.Collector = (*Exporter)(nil)
@@ -61,7 +74,13 @@ func New(cfg *Config, opts Options) (*Exporter, error) {
 	if opts.ShardIndex < 0 || opts.ShardIndex >= opts.ShardCount {
 		return nil, fmt.Errorf("shard index %d out of range [0, %d)", opts.ShardIndex, opts.ShardCount)
 	}
-	e := &Exporter{opts: opts, logger: opts.Logger, inst: newInstruments(), gates: map[uint64]*gate{}}
+	e := &Exporter{
+		opts:     opts,
+		logger:   opts.Logger,
+		inst:     newInstruments(),
+		runtimes: map[runtimeKey]*appRuntime{},
+		gates:    map[uint64]*appGates{},
+	}
 	if err := e.ApplyConfig(cfg); err != nil {
 		return nil, err
 	}
@@ -80,169 +99,280 @@ func InShard(sdkAppID uint64, roomID string, index, count int) bool {
 	return h.Sum64()%uint64(count) == uint64(index)
 }
 
-// ApplyConfig swaps in a new configuration: rooms that remain keep their
-// cached data and schedule, removed rooms and apps disappear. On error the
-// running configuration is untouched.
+// commandLimits are an app's per-command ceilings for this exporter.
+func (e *Exporter) commandLimits(ac *AppConfig) map[string]float64 {
+	return map[string]float64{
+		tencent.CommandGetMemberList: ac.MaxQPS / float64(e.opts.ShardCount),
+	}
+}
+
+// appUpdate is what a reload changes in one runtime, prepared before
+// anything is touched so that a failure leaves the running state alone.
+type appUpdate struct {
+	rt       *appRuntime
+	ac       *AppConfig
+	fresh    bool // a runtime this configuration starts
+	signer   *tencent.Signer
+	newCreds bool
+	client   *tencent.Client
+	rooms    []RoomConfig // this shard's rooms
+}
+
+// ApplyConfig reconciles the running apps with cfg. An app (an SDKAppID
+// at one upstream) that stays keeps its runtime: rooms that stay keep
+// their data, schedules and requests in flight; removed rooms are dropped
+// (answers in flight for them are discarded); added rooms are due at once;
+// changed settings apply at once. Apps no longer configured stop. On error
+// nothing changes. After Close it returns ErrClosed.
 func (e *Exporter) ApplyConfig(cfg *Config) error {
-	descs := newRoomDescs(cfg)
-	apps := make([]*app, 0, len(cfg.Apps))
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+
+	updates := make([]*appUpdate, 0, len(cfg.Apps))
+	seen := make(map[runtimeKey]bool, len(cfg.Apps))
 	for _, ac := range cfg.Apps {
-		a, err := e.newApp(ac, descs)
+		key := keyOf(ac)
+		if seen[key] {
+			return fmt.Errorf("app %q: another app has the same sdkappid and endpoint", ac.Name)
+		}
+		seen[key] = true
+		u := &appUpdate{ac: ac, rt: e.runtimes[key]}
+		if u.rt == nil {
+			u.fresh = true
+			gates := e.gates[ac.SDKAppID]
+			if gates == nil {
+				gates = newAppGates(e.commandLimits(ac))
+			}
+			u.rt = newRuntime(key, gates, e.inst)
+		}
+		u.rt.mu.Lock()
+		u.signer, u.newCreds = u.rt.signer, u.rt.cfg == nil || !u.rt.cfg.sameCredentials(ac)
+		u.rt.mu.Unlock()
+		if u.newCreds {
+			u.signer = tencent.NewSigner(ac.SDKAppID, ac.Identifier, string(ac.SecretKey), tencent.WithTTL(time.Duration(ac.UserSigTTL)))
+		}
+		client, err := u.rt.clientFor(ac, u.signer, e.opts.UserAgent)
 		if err != nil {
 			return fmt.Errorf("app %q: %w", ac.Name, err)
 		}
-		apps = append(apps, a)
+		u.client = client
+		for _, rc := range ac.Rooms {
+			if InShard(ac.SDKAppID, rc.ID, e.opts.ShardIndex, e.opts.ShardCount) {
+				u.rooms = append(u.rooms, rc)
+			}
+		}
+		updates = append(updates, u)
 	}
 
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	old := make(map[string]*app, len(e.apps))
-	for _, a := range e.apps {
-		a.stop()
-		old[a.name] = a
-	}
-	gates := make(map[uint64]*gate, len(apps))
-	for _, a := range apps {
-		g, ok := e.gates[a.cfg.SDKAppID]
-		if !ok {
-			g = newGate(a.gateQPS(e.opts.ShardCount))
-		}
-		g.setMaxQPS(a.gateQPS(e.opts.ShardCount))
-		a.gate = g
-		gates[a.cfg.SDKAppID] = g
-		if prev, ok := old[a.name]; ok {
-			a.adopt(prev)
-			delete(old, a.name)
+	// Nothing can fail from here on.
+	var retired []*appRuntime
+	for key, rt := range e.runtimes {
+		if !seen[key] {
+			retired = append(retired, rt)
 		}
 	}
-	for name := range old {
-		e.inst.forget(name)
+	slices.SortFunc(retired, func(a, b *appRuntime) int { return cmp.Compare(a.key.sdkAppID, b.key.sdkAppID) })
+	e.rename(updates, retired)
+
+	descs := newRoomDescs(cfg)
+	now := time.Now()
+	runtimes := make(map[runtimeKey]*appRuntime, len(updates))
+	order := make([]*appRuntime, 0, len(updates))
+	gates := make(map[uint64]*appGates, len(updates))
+	for _, u := range updates {
+		u.rt.gates.setLimits(e.commandLimits(u.ac), u.ac.MaxQPSTotal/float64(e.opts.ShardCount))
+		gates[u.ac.SDKAppID] = u.rt.gates
+		labels := descs.labelPairs(u.ac.Name, u.rooms)
+		u.rt.mu.Lock()
+		u.rt.applyLocked(u, descs, labels, now)
+		u.rt.mu.Unlock()
+		if u.fresh {
+			u.rt.start()
+		}
+		u.rt.signal()
+		runtimes[u.rt.key] = u.rt
+		order = append(order, u.rt)
+		e.inst.deferred.WithLabelValues(u.ac.Name) // a series from the start, so rate() works
 	}
-	for _, a := range apps {
-		e.inst.deferred.WithLabelValues(a.name) // a series from the start, so rate() works
-		a.start()
+	for _, rt := range retired {
+		e.retiring.Go(rt.wait)
 	}
-	e.cfg, e.apps, e.gates = cfg, apps, gates
+	e.cfg, e.runtimes, e.order, e.gates = cfg, runtimes, order, gates
 	return nil
 }
 
-func (ac *AppConfig) newClientOptions() []tencent.Option {
-	opts := []tencent.Option{tencent.WithTimeout(time.Duration(ac.RequestTimeout))}
-	if ac.Endpoint != "" {
-		return append(opts, tencent.WithBaseURL(ac.Endpoint))
+// rename gives runtimes their new names and retires the dropped ones. The
+// series of every name whose owner changes are deleted first, while the
+// runtimes involved are locked, so no counter carries one app's history
+// under another's name.
+func (e *Exporter) rename(updates []*appUpdate, retired []*appRuntime) {
+	before := make(map[string]*appRuntime, len(e.runtimes))
+	for _, rt := range e.runtimes {
+		rt.mu.Lock()
+		before[rt.name] = rt
+		rt.mu.Unlock()
 	}
-	return append(opts, tencent.WithRegion(ac.Region))
-}
-
-func (e *Exporter) newApp(ac *AppConfig, descs *roomDescs) (*app, error) {
-	a := &app{
-		cfg:      ac,
-		name:     ac.Name,
-		descs:    descs,
-		inst:     e.inst,
-		logger:   e.logger.With("app", ac.Name),
-		refresh:  time.Duration(ac.RefreshInterval),
-		sem:      make(chan struct{}, ac.MaxConcurrency),
-		wake:     make(chan struct{}, 1),
-		progress: make(chan struct{}),
-		up:       true,
-	}
-	a.http = tencent.NewHTTPClient(ac.MaxConcurrency)
-	observer := e.inst.duration.WithLabelValues(ac.Name, tencent.CommandGetMemberList)
-	signer := tencent.NewSigner(ac.SDKAppID, ac.Identifier, string(ac.SecretKey), tencent.WithTTL(time.Duration(ac.UserSigTTL)))
-	opts := append(ac.newClientOptions(),
-		tencent.WithHTTPClient(a.http),
-		tencent.WithUserAgent(e.opts.UserAgent),
-		// a.gate is set before start; every request, retries and pages
-		// included, passes it.
-		tencent.WithRequestGate(func(ctx context.Context) (func(), error) { return a.gate.wait(ctx) }),
-		tencent.WithRequestObserver(func(ri tencent.RequestInfo) {
-			if tencent.ErrorCode(ri.Err) != "canceled" {
-				observer.Observe(ri.Duration.Seconds())
-			}
-		}),
-	)
-	client, err := tencent.NewClient(ac.SDKAppID, ac.Identifier, signer, opts...)
-	if err != nil {
-		return nil, err
-	}
-	a.client = client
-	var mine []RoomConfig
-	for _, rc := range ac.Rooms {
-		if InShard(ac.SDKAppID, rc.ID, e.opts.ShardIndex, e.opts.ShardCount) {
-			mine = append(mine, rc)
+	after := make(map[string]*appRuntime, len(updates))
+	var involved []*appRuntime
+	for _, u := range updates {
+		after[u.ac.Name] = u.rt
+		if !u.fresh && u.rt.name != u.ac.Name {
+			involved = append(involved, u.rt)
 		}
 	}
-	labels := descs.labelPairs(ac.Name, mine)
-	rooms := make([]room, len(mine)) // one allocation: Collect walks them in order
-	a.rooms = make([]*room, len(mine))
-	for i, rc := range mine {
-		r := &rooms[i]
-		r.id, r.index, r.labels = rc.ID, i, labels[i]
-		a.rooms[i] = r
-		heap.Push(&a.queue, r)
-		a.buildRoomMetrics(r)
+	for _, rt := range retired {
+		rt.retire() // records no metric from now on
 	}
-	return a, nil
+	for _, rt := range involved {
+		rt.mu.Lock()
+	}
+	for name, rt := range before {
+		if after[name] != rt {
+			e.inst.forget(name)
+		}
+	}
+	for _, u := range updates { // involved runtimes are locked; fresh ones not started
+		if u.fresh || u.rt.name != u.ac.Name {
+			u.rt.name, u.rt.logger = u.ac.Name, e.logger.With("app", u.ac.Name)
+		}
+	}
+	for _, rt := range involved {
+		rt.mu.Unlock()
+	}
+}
+
+// applyLocked reconciles a runtime with its new configuration.
+func (rt *appRuntime) applyLocked(u *appUpdate, descs *roomDescs, labels [][]*dto.LabelPair, now time.Time) {
+	ac := u.ac
+	rt.cfg, rt.descs, rt.client, rt.signer = ac, descs, u.client, u.signer
+	rt.refresh = time.Duration(ac.RefreshInterval)
+	rt.backoffMax = time.Duration(ac.OfflineBackoffMax)
+	rt.maxConc = ac.MaxConcurrency
+	if u.newCreds {
+		// The reload may be the fix: probe at once, one request first.
+		rt.gen++
+		rt.contact, rt.blockedUntil, rt.appBackoff, rt.noAnswer = contactUnknown, time.Time{}, 0, 0
+	}
+
+	rooms := make(map[string]*room, len(u.rooms))
+	order := make([]*room, len(u.rooms))
+	for i, rc := range u.rooms {
+		r, ok := rt.rooms[rc.ID]
+		if !ok {
+			r = newRoom(rc.ID, i)
+			for k := range r.tasks {
+				t := &r.tasks[k]
+				t.due = now // due at once, yet not for scrapes that began before
+				heap.Push(&rt.queues[k], t)
+			}
+		}
+		r.index, r.labels = i, labels[i]
+		rooms[rc.ID] = r
+		order[i] = r
+	}
+	for id, r := range rt.rooms {
+		if _, ok := rooms[id]; ok {
+			continue
+		}
+		r.removed = true
+		for k := range r.tasks {
+			t := &r.tasks[k]
+			if t.heapIndex >= 0 {
+				heap.Remove(&rt.queues[k], t.heapIndex)
+			}
+			delete(rt.inFlight, t) // still counted in inFlightN until it completes
+		}
+	}
+	rt.rooms, rt.order = rooms, order
+
+	// Settings apply to existing schedules at once: no room waits longer
+	// than the new settings allow after its last attempt.
+	for k := range rt.queues {
+		for _, t := range rt.queues[k] {
+			var bound time.Time
+			switch t.outcome {
+			case outcomeOK:
+				bound = t.lastAttempt.Add(rt.refresh)
+			case outcomeRoomFact:
+				t.backoff = min(t.backoff, rt.backoffMax)
+				bound = t.lastAttempt.Add(t.backoff)
+			case outcomeTransient:
+				bound = t.lastAttempt.Add(rt.transientDelay())
+			default:
+				continue
+			}
+			if bound.Before(t.due) {
+				t.due = bound
+			}
+		}
+		heap.Init(&rt.queues[k])
+	}
+	for _, r := range order {
+		rt.buildRoomMetricsLocked(r)
+	}
 }
 
 // sameCredentials reports whether two configurations of an app reach the
 // same upstream with the same identity.
 func (ac *AppConfig) sameCredentials(other *AppConfig) bool {
 	return ac.SDKAppID == other.SDKAppID && ac.Region == other.Region && ac.Endpoint == other.Endpoint &&
-		ac.Identifier == other.Identifier && ac.SecretKey == other.SecretKey
+		ac.Identifier == other.Identifier && ac.SecretKey == other.SecretKey && ac.UserSigTTL == other.UserSigTTL
 }
 
-// gateQPS is this exporter's share of the app's max_qps.
-func (a *app) gateQPS(shards int) float64 { return a.cfg.MaxQPS / float64(shards) }
+// View is what one scrape exposes: the apps and rooms as they were when
+// it began, with their latest data. It implements prometheus.Collector.
+type View struct {
+	apps []appView
+	inst *instruments
+}
 
-// adopt takes over the state of the same app before a reload. prev must
-// be stopped.
-func (a *app) adopt(prev *app) {
-	prev.mu.Lock()
-	defer prev.mu.Unlock()
-	a.lastDemand = prev.lastDemand
-	if a.cfg.sameCredentials(prev.cfg) {
-		// Otherwise the reload may be the fix: ask at once.
-		a.up, a.blockedUntil, a.authBackoff = prev.up, prev.blockedUntil, prev.authBackoff
+var _ prometheus.Collector = (*View)(nil)
+
+// Describe implements prometheus.Collector. It sends nothing: room
+// descriptors change with the configuration, so a View is an unchecked
+// collector.
+func (v *View) Describe(chan<- *prometheus.Desc) {}
+
+// Collect implements prometheus.Collector: it passes on the metrics built
+// when rooms were refreshed, without calling upstream.
+func (v *View) Collect(ch chan<- prometheus.Metric) {
+	for _, a := range v.apps {
+		a.collect(ch)
 	}
-	byID := make(map[string]*room, len(prev.rooms))
-	for _, r := range prev.rooms {
-		byID[r.id] = r
+	v.inst.collect(ch)
+}
+
+func (e *Exporter) view() *View {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	v := &View{apps: make([]appView, 0, len(e.order)), inst: e.inst}
+	for _, rt := range e.order {
+		v.apps = append(v.apps, rt.view())
 	}
-	for _, r := range a.rooms {
-		p, ok := byID[r.id]
-		if !ok {
-			continue
-		}
-		r.due, r.attempted, r.up, r.exists = p.due, p.attempted, p.up, p.exists
-		r.hasCount, r.members, r.lastSuccess, r.backoff = p.hasCount, p.members, p.lastSuccess, p.backoff
-		if r.up && r.lastSuccess.Add(a.refresh).Before(r.due) {
-			r.due = r.lastSuccess.Add(a.refresh) // a shorter refresh_interval applies now
-		}
-		r.backoff = min(r.backoff, time.Duration(a.cfg.OfflineBackoffMax))
-		a.buildRoomMetrics(r)
-	}
-	heap.Init(&a.queue)
+	return v
 }
 
 // Refresh is called at the start of each scrape: it marks demand and waits
-// until every room whose data is due has been refreshed, or ctx ends
-// (the scrape's budget). Refreshing goes on afterwards, paced, while
+// until every room whose data is due has been refreshed, or ctx ends (the
+// scrape's budget). It returns the View of the rooms it waited on, which
+// the scrape should expose: a reload during the wait does not mix two room
+// sets into one answer. Refreshing goes on afterwards, paced, while
 // scrapes keep coming.
-func (e *Exporter) Refresh(ctx context.Context) {
-	e.mu.RLock()
-	apps := e.apps
-	e.mu.RUnlock()
+func (e *Exporter) Refresh(ctx context.Context) *View {
+	v := e.view()
 	now := time.Now()
-	for _, a := range apps {
-		a.demand(now)
+	for _, a := range v.apps {
+		a.rt.demand(now)
 	}
 	var wg sync.WaitGroup
-	for _, a := range apps {
-		wg.Go(func() { a.awaitRefresh(ctx, now) })
+	for _, a := range v.apps {
+		wg.Go(func() { a.rt.awaitRefresh(ctx, now) })
 	}
 	wg.Wait()
+	return v
 }
 
 // Config returns the running configuration.
@@ -252,29 +382,33 @@ func (e *Exporter) Config() *Config {
 	return e.cfg
 }
 
-// Close stops every app's refreshing and waits for it.
+// Close stops every app's refreshing and waits for it. It is final: later
+// ApplyConfig calls return ErrClosed, and later scrapes see no app.
 func (e *Exporter) Close() {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, a := range e.apps {
-		a.stop()
+	if e.closed {
+		e.mu.Unlock()
+		e.retiring.Wait()
+		return
 	}
-	e.apps = nil
+	e.closed = true
+	order := e.order
+	e.runtimes, e.order = map[runtimeKey]*appRuntime{}, nil
+	for _, rt := range order {
+		rt.retire()
+		e.retiring.Go(rt.wait)
+	}
+	e.mu.Unlock()
+	e.retiring.Wait()
 }
 
 // Describe implements prometheus.Collector. It sends nothing: room
 // descriptors change with the configuration, so the Exporter registers as
 // an unchecked collector.
-func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {}
+func (e *Exporter) Describe(chan<- *prometheus.Desc) {}
 
-// Collect implements prometheus.Collector: it passes on the metrics built
-// when rooms were refreshed, without calling upstream.
+// Collect implements prometheus.Collector: it collects the current View
+// without refreshing anything.
 func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
-	e.mu.RLock()
-	apps := e.apps
-	e.mu.RUnlock()
-	for _, a := range apps {
-		a.collect(ch)
-	}
-	e.inst.collect(ch)
+	e.view().Collect(ch)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/tencent-live-exporter/tencent_live_exporter/tencent"
 	"github.com/tencent-live-exporter/tencent_live_exporter/tencent/tencenttest"
 )
 
@@ -221,7 +222,7 @@ func TestAuthFailureBacksOffAndSurfaces(t *testing.T) {
 	if got := testutil.ToFloat64(appGauge(e, appUpDesc, "app")); got != 0 {
 		t.Errorf("app_up = %v; want 0", got)
 	}
-	if got := testutil.ToFloat64(e.inst.errors.WithLabelValues("app", "70009")); got < 1 {
+	if got := testutil.ToFloat64(e.inst.errors.WithLabelValues("app", tencent.CommandGetMemberList, "70009")); got < 1 {
 		t.Errorf("errors{code=70009} = %v; want >= 1", got)
 	}
 	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "70009") {

@@ -2,11 +2,12 @@ package collector
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
+	"github.com/tencent-live-exporter/tencent_live_exporter/tencent"
 )
 
 // Pacing constants.
@@ -23,11 +24,13 @@ const (
 	recoverEvery  = 2 * time.Second
 )
 
-// gate is the single door in front of every upstream request of one app
-// (one SDKAppID, whose quota it guards). Two mechanisms work together:
+// gate is a door in front of upstream requests: of one command of one app
+// (one SDKAppID, whose quota it guards), or of all its commands together
+// (see appGates). Two mechanisms work together:
 //
-//   - a token bucket (burst 1) at the current rate spaces requests evenly,
-//     and is slowed down after frequency-limit answers;
+//   - pacing like a token bucket of burst 1 at the current rate spaces
+//     requests evenly, and is slowed down after frequency-limit answers;
+//     priority requests go first when several wait;
 //   - a log of the last floor(max_qps) requests' completion times: a request
 //     may start only when the one max_qps requests before it completed at
 //     least windowLength ago. The upstream has seen a request by the time it
@@ -40,15 +43,16 @@ const (
 // throughput is at most max_qps / (1 s + latency), 98 % at 20 ms.
 // A gate survives reloads so the quota is kept across them.
 type gate struct {
-	limiter *rate.Limiter
-
 	mu         sync.Mutex
 	maxQPS     float64
-	current    float64 // the bucket's rate
+	current    float64   // the pacing rate
+	nextStart  time.Time // pacing: no request starts before
 	lastChange time.Time
 	slots      []*gateSlot // ring: the slot a new request reuses is slots[next]
 	next       int
-	released   chan struct{} // closed and replaced when a request completes
+	released   chan struct{} // closed and replaced when a request completes or a priority waiter leaves
+	// priorityWaiting counts priority requests waiting; others give way to them.
+	priorityWaiting int
 	// recoverEvery is how often a slowed-down rate climbs a step.
 	recoverEvery time.Duration
 }
@@ -61,7 +65,6 @@ type gateSlot struct {
 
 func newGate(maxQPS float64) *gate {
 	g := &gate{
-		limiter:      rate.NewLimiter(rate.Limit(maxQPS), 1),
 		released:     make(chan struct{}),
 		recoverEvery: recoverEvery,
 	}
@@ -79,7 +82,6 @@ func (g *gate) setMaxQPS(maxQPS float64) {
 	}
 	g.maxQPS = maxQPS
 	g.current = maxQPS
-	g.limiter.SetLimit(rate.Limit(maxQPS))
 	size := max(1, int(math.Floor(maxQPS)))
 	slots := make([]*gateSlot, size)
 	for i := range slots {
@@ -93,53 +95,82 @@ func (g *gate) setMaxQPS(maxQPS float64) {
 }
 
 // wait blocks until a request may start, or ctx ends. The caller must
-// call done once the request has completed.
-func (g *gate) wait(ctx context.Context) (done func(), err error) {
+// call done once the request has completed. While a priority request is
+// waiting, other requests wait behind it.
+func (g *gate) wait(ctx context.Context, priority bool) (done func(), err error) {
 	g.recover(time.Now())
-	if err := g.limiter.Wait(ctx); err != nil {
-		return nil, err
+	g.mu.Lock()
+	if priority {
+		g.priorityWaiting++
 	}
-	for {
-		g.mu.Lock()
-		slot := g.slots[g.next]
-		now := time.Now()
-		if !slot.inFlight && (slot.done.IsZero() || now.Sub(slot.done) >= windowLength) {
-			fresh := &gateSlot{inFlight: true}
-			g.slots[g.next] = fresh
-			g.next = (g.next + 1) % len(g.slots)
-			g.mu.Unlock()
-			return func() { g.complete(fresh) }, nil
+	leave := func() {
+		if priority {
+			g.priorityWaiting--
+			g.broadcastLocked()
 		}
-		released := g.released
-		var timer *time.Timer
-		var expired <-chan time.Time
-		if !slot.inFlight {
-			timer = time.NewTimer(windowLength - now.Sub(slot.done))
-			expired = timer.C
-		}
-		g.mu.Unlock()
-		var err error
-		select {
-		case <-ctx.Done():
-			err = ctx.Err()
-		case <-released:
-		case <-expired:
-		}
+	}
+	var timer *time.Timer
+	defer func() {
 		if timer != nil {
 			timer.Stop()
 		}
-		if err != nil {
-			return nil, err
+	}()
+	for {
+		now := time.Now()
+		var until time.Time // when to look again; zero: when a request completes
+		if priority || g.priorityWaiting == 0 {
+			slot := g.slots[g.next]
+			switch {
+			case now.Before(g.nextStart):
+				until = g.nextStart
+			case slot.inFlight:
+			case !slot.done.IsZero() && now.Sub(slot.done) < windowLength:
+				until = slot.done.Add(windowLength)
+			default:
+				fresh := &gateSlot{inFlight: true}
+				g.slots[g.next] = fresh
+				g.next = (g.next + 1) % len(g.slots)
+				// Burst 1: the next request waits a full interval.
+				g.nextStart = now.Add(time.Duration(float64(time.Second) / g.current))
+				leave()
+				g.mu.Unlock()
+				return func() { g.complete(fresh) }, nil
+			}
 		}
+		released := g.released
+		g.mu.Unlock()
+		var expired <-chan time.Time
+		if !until.IsZero() {
+			if timer == nil {
+				timer = time.NewTimer(until.Sub(now))
+			} else {
+				timer.Reset(until.Sub(now))
+			}
+			expired = timer.C
+		}
+		select {
+		case <-ctx.Done():
+			g.mu.Lock()
+			leave()
+			g.mu.Unlock()
+			return nil, ctx.Err()
+		case <-released:
+		case <-expired:
+		}
+		g.mu.Lock()
 	}
 }
 
 func (g *gate) complete(s *gateSlot) {
 	g.mu.Lock()
 	s.inFlight, s.done = false, time.Now()
+	g.broadcastLocked()
+	g.mu.Unlock()
+}
+
+func (g *gate) broadcastLocked() {
 	close(g.released)
 	g.released = make(chan struct{})
-	g.mu.Unlock()
 }
 
 // slowDown halves the rate after a frequency-limit answer.
@@ -148,7 +179,6 @@ func (g *gate) slowDown(now time.Time) {
 	defer g.mu.Unlock()
 	g.current = max(g.current/2, g.maxQPS*minRateFactor)
 	g.lastChange = now
-	g.limiter.SetLimitAt(now, rate.Limit(g.current))
 }
 
 // recover raises a slowed-down rate step by step.
@@ -160,7 +190,6 @@ func (g *gate) recover(now time.Time) {
 	}
 	g.current = min(g.maxQPS, g.current+g.maxQPS*recoverStep)
 	g.lastChange = now
-	g.limiter.SetLimitAt(now, rate.Limit(g.current))
 }
 
 // qps is the current ceiling in calls per second.
@@ -175,4 +204,112 @@ func (g *gate) maxQPSValue() float64 {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.maxQPS
+}
+
+// appGates are the gates of one app (one SDKAppID): one per upstream
+// command, each at that command's own limit, and behind them an optional
+// app-wide gate (max_qps_total) for the limit the upstream enforces on all
+// commands together (60011). get_member_list goes first through the
+// app-wide gate. They outlive reloads and the runtimes that use them, so
+// no reload can open a burst.
+type appGates struct {
+	commands map[string]*gate // fixed at creation: every command the exporter knows
+
+	mu    sync.Mutex
+	total *gate // nil while max_qps_total is not set
+	// parked keeps the app-wide gate's history while max_qps_total is
+	// unset, so setting it again cannot open a burst.
+	parked *gate
+}
+
+func newAppGates(commandQPS map[string]float64) *appGates {
+	ag := &appGates{commands: make(map[string]*gate, len(commandQPS))}
+	for command, qps := range commandQPS {
+		ag.commands[command] = newGate(qps)
+	}
+	return ag
+}
+
+// setLimits applies a configuration's limits: per command, and app-wide
+// (0: none).
+func (ag *appGates) setLimits(commandQPS map[string]float64, total float64) {
+	for command, qps := range commandQPS {
+		ag.commands[command].setMaxQPS(qps)
+	}
+	ag.mu.Lock()
+	defer ag.mu.Unlock()
+	switch {
+	case total <= 0 && ag.total != nil:
+		ag.parked, ag.total = ag.total, nil
+	case total > 0 && ag.total == nil && ag.parked != nil:
+		ag.total, ag.parked = ag.parked, nil
+		ag.total.setMaxQPS(total)
+	case total > 0 && ag.total == nil:
+		ag.total = newGate(total)
+	case total > 0:
+		ag.total.setMaxQPS(total)
+	}
+}
+
+func (ag *appGates) totalGate() *gate {
+	ag.mu.Lock()
+	defer ag.mu.Unlock()
+	return ag.total
+}
+
+// wait passes the command's gate, then the app-wide one.
+func (ag *appGates) wait(ctx context.Context, command string) (done func(), err error) {
+	cg, ok := ag.commands[command]
+	if !ok {
+		return nil, fmt.Errorf("no gate for command %q", command)
+	}
+	doneCommand, err := cg.wait(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	total := ag.totalGate()
+	if total == nil {
+		return doneCommand, nil
+	}
+	doneTotal, err := total.wait(ctx, command == tencent.CommandGetMemberList)
+	if err != nil {
+		doneCommand() // counted as a request: conservative, never opens a burst
+		return nil, err
+	}
+	return func() { doneTotal(); doneCommand() }, nil
+}
+
+// slowDown reacts to a frequency-limit answer: 60007 slows the command
+// that drew it, 60011 the whole app (its app-wide gate, or every command's
+// gate when max_qps_total is not set).
+func (ag *appGates) slowDown(command string, appWide bool, now time.Time) {
+	if !appWide {
+		if g, ok := ag.commands[command]; ok {
+			g.slowDown(now)
+		}
+		return
+	}
+	if total := ag.totalGate(); total != nil {
+		total.slowDown(now)
+		return
+	}
+	for _, g := range ag.commands {
+		g.slowDown(now)
+	}
+}
+
+// limits reports a command's configured ceiling and the current effective
+// one (the lower of its own gate and the app-wide gate).
+func (ag *appGates) limits(command string) (maxQPS, current float64) {
+	g, ok := ag.commands[command]
+	if !ok {
+		return 0, 0
+	}
+	g.recover(time.Now())
+	maxQPS, current = g.maxQPSValue(), g.qps()
+	if total := ag.totalGate(); total != nil {
+		total.recover(time.Now())
+		current = min(current, total.qps())
+	}
+	return maxQPS, current
 }

@@ -24,7 +24,7 @@ func TestGateWindowCountsCompletions(t *testing.T) {
 	)
 	for range requests {
 		wg.Go(func() {
-			done, err := g.wait(context.Background())
+			done, err := g.wait(context.Background(), false)
 			if err != nil {
 				t.Error(err)
 				return
@@ -62,7 +62,7 @@ func TestGateWindowCountsCompletions(t *testing.T) {
 
 func TestGateWaitHonoursContext(t *testing.T) {
 	g := newGate(1)
-	done, err := g.wait(context.Background())
+	done, err := g.wait(context.Background(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestGateWaitHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	if _, err := g.wait(ctx); err == nil {
+	if _, err := g.wait(ctx, false); err == nil {
 		t.Fatalf("second request within the window and with the first in flight was let through")
 	}
 	if took := time.Since(start); took > time.Second {

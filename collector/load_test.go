@@ -56,7 +56,7 @@ func runCeiling(tb testing.TB, sc ceilingScenario) ceilingResult {
 	e := newExporter(tb, Options{}, appYAML("app", srv.URL, testKey,
 		fmt.Sprintf("max_qps: %d\nrefresh_interval: %s\noffline_backoff_max: %s", sc.maxQPS, sc.refresh, 4*sc.refresh),
 		append(live, gone...)...))
-	a := e.apps[0]
+	a := e.order[0]
 
 	var (
 		mu        sync.Mutex
@@ -99,7 +99,7 @@ func runCeiling(tb testing.TB, sc ceilingScenario) ceilingResult {
 
 	var res ceilingResult
 	a.mu.Lock()
-	for _, r := range a.rooms[:len(live)] {
+	for _, r := range a.order[:len(live)] {
 		if r.lastSuccess.IsZero() {
 			res.neverFetched++
 		}
@@ -130,11 +130,11 @@ func runCeiling(tb testing.TB, sc ceilingScenario) ceilingResult {
 
 // oldestLive is the age of the stalest data among the first n rooms
 // (never-fetched rooms count as infinitely old).
-func oldestLive(a *app, n int, now time.Time) time.Duration {
+func oldestLive(a *appRuntime, n int, now time.Time) time.Duration {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var oldest time.Duration
-	for _, r := range a.rooms[:n] {
+	for _, r := range a.order[:n] {
 		if r.lastSuccess.IsZero() {
 			return time.Duration(1<<63 - 1)
 		}

@@ -2,11 +2,14 @@ package collector
 
 import (
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/tencent-live-exporter/tencent_live_exporter/tencent"
 )
 
 // namespace prefixes every metric of the exporter.
@@ -29,17 +32,38 @@ var (
 		[]string{appLabel}, nil)
 	appMaxQPSDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(namespace, "app", "max_qps"),
-		"Configured ceiling of get_member_list calls per second for the app (max_qps).",
-		[]string{appLabel}, nil)
+		"Configured ceiling of calls per second of one upstream command for the app, this exporter's share (max_qps for get_member_list, divided among shards).",
+		[]string{appLabel, commandLabel}, nil)
 	appLimiterQPSDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(namespace, "app", "limiter_qps"),
-		"Current ceiling of calls per second; below max_qps for a while after frequency-limit answers.",
-		[]string{appLabel}, nil)
+		"Current ceiling of calls per second of one upstream command; below max_qps for a while after frequency-limit answers (60007 for the command, 60011 for the whole app).",
+		[]string{appLabel, commandLabel}, nil)
 	appRoomsDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(namespace, "app", "rooms"),
 		"Number of rooms watched for the app by this exporter (its shard).",
 		[]string{appLabel}, nil)
 )
+
+// otherCode is the code label of any failure outside the closed set.
+const otherCode = "other"
+
+// metricCode maps an error code from tencent.ErrorCode to the code label
+// of tencent_live_scrape_errors_total, from a closed set: documented
+// upstream codes, the client's transport codes, common HTTP statuses, and
+// otherCode for anything else, so a misbehaving upstream cannot create
+// series without bound.
+func metricCode(code string) string {
+	if n, err := strconv.Atoi(code); err == nil {
+		if tencent.IsDocumentedCode(n) {
+			return code
+		}
+		return otherCode
+	}
+	if tencent.IsTransportCode(code) || tencent.IsCommonHTTPCode(code) {
+		return code
+	}
+	return otherCode
+}
 
 // DurationBuckets are the classic buckets of the API latency histogram.
 var DurationBuckets = []float64{.01, .025, .05, .1, .2, .35, .5, .75, 1, 2, 3, 5}
@@ -57,8 +81,8 @@ func newInstruments() *instruments {
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace,
 			Name:      "scrape_errors_total",
-			Help:      "Failed upstream queries by error code: the upstream ErrorCode, or timeout, network, http_<status>, decode, body_too_large, paging.",
-		}, []string{appLabel, codeLabel}),
+			Help:      "Failed upstream queries by command and error code: a documented upstream ErrorCode, or timeout, network, http_<status>, decode, body_too_large, paging, and other for anything else.",
+		}, []string{appLabel, commandLabel, codeLabel}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace:                       namespace,
 			Name:                            "api_request_duration_seconds",

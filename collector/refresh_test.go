@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/tencent-live-exporter/tencent_live_exporter/tencent"
 	"github.com/tencent-live-exporter/tencent_live_exporter/tencent/tencenttest"
 )
 
@@ -50,10 +51,10 @@ func TestFrequencyLimitSlowsDownAndRecovers(t *testing.T) {
 		srv.SetRoom(id, tencenttest.Room{MemberCount: 1})
 	}
 	e := newExporter(t, Options{}, appYAML("app", srv.URL, testKey, "max_qps: 100\nrefresh_interval: 1h", ids...))
-	g := e.gates[testSDKAppID]
+	g := e.gates[testSDKAppID].commands[tencent.CommandGetMemberList]
 	scrape(t, e, 1500*time.Millisecond)
 
-	if got := testutil.ToFloat64(e.inst.errors.WithLabelValues("app", "60007")); got < 1 {
+	if got := testutil.ToFloat64(e.inst.errors.WithLabelValues("app", tencent.CommandGetMemberList, "60007")); got < 1 {
 		t.Fatalf("errors{code=60007} = %v; want some", got)
 	}
 	slowed := testutil.ToFloat64(appGauge(e, appLimiterQPSDesc, "app"))
@@ -209,7 +210,7 @@ func TestShardsCoverEveryRoomOnce(t *testing.T) {
 	for i := range shards {
 		e := newExporter(t, Options{ShardCount: shards, ShardIndex: i}, appYAML("app", srv.URL, testKey, "max_qps: 30\nrefresh_interval: 1h", ids[:150]...))
 		total += testutil.ToFloat64(appGauge(e, appRoomsDesc, "app"))
-		qps += e.gates[testSDKAppID].qps()
+		qps += e.gates[testSDKAppID].commands[tencent.CommandGetMemberList].qps()
 		wg.Go(func() { scrape(t, e, 30*time.Second) })
 	}
 	wg.Wait()

@@ -419,7 +419,7 @@ func (p promAPI) alerts() ([]promAlert, string, error) {
 // alertKey names an alert instance by the labels that tell ours apart.
 func alertKey(labels map[string]string) string {
 	k := labels["alertname"]
-	for _, l := range []string{"app", "room", "code"} {
+	for _, l := range []string{"app", "command", "room", "code"} {
 		if v, ok := labels[l]; ok {
 			k += " " + l + "=" + v
 		}
@@ -558,6 +558,55 @@ func TestE2EPrometheus(t *testing.T) {
 		}
 	})
 
+	t.Run("series carry the command", func(t *testing.T) {
+		// The ceilings and the error counter are per upstream command, as
+		// the rules and the dashboard assume: a series without command
+		// would silently drop out of their on (app, command) joins.
+		res, err := api.query(`tencent_live_app_max_qps{command=""} or tencent_live_app_limiter_qps{command=""} or tencent_live_scrape_errors_total{command=""}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range res {
+			t.Errorf("series without a command label: %v", s.Metric)
+		}
+		var allApps []string
+		for _, a := range apps {
+			allApps = append(allApps, a.name)
+		}
+		checks := []struct {
+			promql string
+			want   []string // apps that must have a sample
+		}{
+			{`count by (app) (tencent_live_app_max_qps{command="get_member_list"})`, allApps},
+			{`count by (app) (tencent_live_app_limiter_qps{command="get_member_list"})`, allApps},
+			{`count by (app) (tencent_live_api_request_duration_seconds_count{command="get_member_list"})`, allApps},
+			{`count by (app) (tencent_live_scrape_errors_total{command="get_member_list", code="http_502"})`, []string{live.name}},
+			{`count by (app) (tencent_live_scrape_errors_total{command="get_member_list", code="70009"})`, []string{badKey.name}},
+		}
+		for _, c := range checks {
+			waitFor(t, dataTimeout, c.promql, procs, func() string {
+				res, err := api.query(c.promql)
+				if err != nil {
+					return err.Error()
+				}
+				got := map[string]bool{}
+				for _, s := range res {
+					got[s.Metric["app"]] = true
+				}
+				var missing []string
+				for _, app := range c.want {
+					if !got[app] {
+						missing = append(missing, app)
+					}
+				}
+				if len(missing) > 0 {
+					return fmt.Sprintf("no sample for %v in %+v", missing, res)
+				}
+				return ""
+			})
+		}
+	})
+
 	t.Run("promtool check metrics", func(t *testing.T) {
 		status, body, err := httpGet("http://"+exporterAddr+"/metrics", http.Header{"X-Prometheus-Scrape-Timeout-Seconds": {"5"}})
 		if err != nil || status != http.StatusOK {
@@ -675,13 +724,13 @@ func TestE2EPrometheus(t *testing.T) {
 
 		// Each expected alert (as alertKey names it) and what its summary
 		// must name.
-		expected := map[string]string{
-			"TencentLiveAudienceCollapse app=e2e-live room=live-collapse": "live-collapse",
-			"TencentLiveRoomGone app=e2e-live room=live-ending":           "live-ending",
-			"TencentLiveRoomDataStale app=e2e-live room=live-stale":       "live-stale",
-			"TencentLiveAppAuthFailing app=e2e-badkey":                    "e2e-badkey",
-			"TencentLiveQuotaNearLimit app=e2e-quota":                     "e2e-quota",
-			"TencentLiveUpstreamErrorRateHigh app=e2e-live code=http_502": "http_502",
+		expected := map[string][]string{
+			"TencentLiveAudienceCollapse app=e2e-live room=live-collapse":                         {"live-collapse"},
+			"TencentLiveRoomGone app=e2e-live room=live-ending":                                   {"live-ending"},
+			"TencentLiveRoomDataStale app=e2e-live room=live-stale":                               {"live-stale"},
+			"TencentLiveAppAuthFailing app=e2e-badkey":                                            {"e2e-badkey"},
+			"TencentLiveQuotaNearLimit app=e2e-quota command=get_member_list":                     {"e2e-quota", "get_member_list"},
+			"TencentLiveUpstreamErrorRateHigh app=e2e-live command=get_member_list code=http_502": {"e2e-live", "get_member_list", "http_502"},
 		}
 		// Every call of e2e-badkey fails, which is also an error rate. Any
 		// other alert firing (TencentLiveExporterDown,
@@ -701,12 +750,18 @@ func TestE2EPrometheus(t *testing.T) {
 					continue
 				}
 				k := alertKey(a.Labels)
-				needle, ok := expected[k]
+				needles, ok := expected[k]
 				switch {
 				case ok && !seen[k]:
 					seen[k] = true
-					if s := a.Annotations["summary"]; !strings.Contains(s, needle) || strings.Contains(s, "<no value>") {
-						t.Errorf("%s: summary %q does not name %q", k, s, needle)
+					s := a.Annotations["summary"]
+					for _, needle := range needles {
+						if !strings.Contains(s, needle) {
+							t.Errorf("%s: summary %q does not name %q", k, s, needle)
+						}
+					}
+					if strings.Contains(s, "<no value>") {
+						t.Errorf("%s: summary %q has an empty template value", k, s)
 					}
 				case !ok && !allowed(a.Labels):
 					t.Fatalf("unexpected alert firing: %s\n%s", k, body)

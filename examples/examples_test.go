@@ -186,16 +186,17 @@ func TestDashboardStructure(t *testing.T) {
 	t.Run("required panels", func(t *testing.T) {
 		// The panels the README describes, by the metric each must query.
 		want := map[string]string{
-			"Members per room":            "tencent_live_room_members",
-			"Top rooms now":               "topk(",
-			"Total members per app":       "sum by (app) (tencent_live_room_members",
-			"Scrape errors by code":       "tencent_live_scrape_errors_total",
-			"API latency p50 / p95 / p99": "histogram_quantile(0.99",
-			"API calls/s against max_qps": "tencent_live_app_max_qps",
-			"Deferred room refreshes":     "tencent_live_rooms_deferred_total",
-			"Data age per room":           "tencent_live_room_last_success_timestamp_seconds",
-			"Apps up":                     "tencent_live_app_up",
-			"Rooms up":                    "tencent_live_room_up",
+			"Members per room":                  "tencent_live_room_members",
+			"Top rooms now":                     "topk(",
+			"Total members per app":             "sum by (app) (tencent_live_room_members",
+			"Scrape errors by command and code": "sum by (app, command, code) (rate(tencent_live_scrape_errors_total",
+			"API latency p50 / p95 / p99":       "histogram_quantile(0.99",
+			"API calls/s against max_qps":       "sum by (app, command) (tencent_live_app_max_qps",
+			"Quota used":                        "sum by (app, command) (tencent_live_app_max_qps",
+			"Deferred room refreshes":           "tencent_live_rooms_deferred_total",
+			"Data age per room":                 "tencent_live_room_last_success_timestamp_seconds",
+			"Apps up":                           "tencent_live_app_up",
+			"Rooms up":                          "tencent_live_room_up",
 		}
 		for title, needle := range want {
 			found := false
@@ -257,6 +258,49 @@ func TestMetricNames(t *testing.T) {
 	}
 	for _, r := range loadRules(t) {
 		check(t, r.String(), r.Expr)
+	}
+}
+
+// perCommandCeilings are the gauges that hold one ceiling per upstream
+// command. Adding them up across commands gives no meaningful number (the
+// app-wide cap is max_qps_total), so every aggregation of them keeps
+// command.
+var perCommandCeilings = []string{"tencent_live_app_max_qps", "tencent_live_app_limiter_qps"}
+
+// aggregationRe matches an aggregation written as "op by (labels) (" or
+// "op (", capturing the by-list (empty without one) and what follows.
+var aggregationRe = regexp.MustCompile(`\b(?:sum|avg|min|max)\s*(?:by\s*\(([^)]*)\)\s*)?\(\s*([a-z_:]+)`)
+
+func TestPerCommandCeilingsKeepCommand(t *testing.T) {
+	check := func(t *testing.T, where, expr string) {
+		t.Helper()
+		for _, m := range aggregationRe.FindAllStringSubmatch(expr, -1) {
+			if !slices.Contains(perCommandCeilings, m[2]) {
+				continue
+			}
+			labels := strings.Split(m[1], ",")
+			for i := range labels {
+				labels[i] = strings.TrimSpace(labels[i])
+			}
+			if !slices.Contains(labels, "command") {
+				t.Errorf("%s: %q aggregates %s across commands; keep command in by (...)", where, m[0], m[2])
+			}
+		}
+	}
+	var seen int
+	for _, dt := range dashboardTargets(t) {
+		check(t, dt.String(), dt.Expr)
+		for _, n := range perCommandCeilings {
+			if strings.Contains(dt.Expr, n) {
+				seen++
+			}
+		}
+	}
+	for _, r := range loadRules(t) {
+		check(t, r.String(), r.Expr)
+	}
+	if seen == 0 {
+		t.Errorf("no dashboard expression uses %v; the check is not looking at anything", perCommandCeilings)
 	}
 }
 
@@ -463,9 +507,9 @@ func TestAlertmanagerConfig(t *testing.T) {
 	routes := []routeTest{
 		{"tencent-live-pager", []string{"alertname=TencentLiveExporterDown", "severity=critical"}},
 		{"tencent-live-pager", []string{"alertname=TencentLiveAppAuthFailing", "severity=critical", "app=prod-live"}},
-		{"tencent-live-tickets", []string{"alertname=TencentLiveUpstreamErrorRateHigh", "severity=warning", "app=prod-live", "code=60007"}},
+		{"tencent-live-tickets", []string{"alertname=TencentLiveUpstreamErrorRateHigh", "severity=warning", "app=prod-live", "command=get_member_list", "code=60007"}},
 		{"tencent-live-tickets", []string{"alertname=TencentLiveRoomDataStale", "severity=warning", "app=prod-live", "room=live-1001"}},
-		{"tencent-live-tickets", []string{"alertname=TencentLiveQuotaNearLimit", "severity=warning", "app=prod-live"}},
+		{"tencent-live-tickets", []string{"alertname=TencentLiveQuotaNearLimit", "severity=warning", "app=prod-live", "command=get_member_list"}},
 		{"live-operations", []string{"alertname=TencentLiveRoomGone", "severity=warning", "app=prod-live", "room=live-1001"}},
 		{"live-operations", []string{"alertname=TencentLiveAudienceCollapse", "severity=warning", "app=prod-live", "room=live-1001"}},
 		{"tencent-live-tickets", []string{"alertname=TencentLiveConfigReloadFailed", "severity=warning"}},

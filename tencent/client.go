@@ -192,11 +192,13 @@ func WithMaxPages(n int) Option {
 }
 
 // RequestGate is called before every HTTP request and may block, e.g.
-// on a rate limiter. It returns done, which the client calls once the
-// request has completed (answered, failed or been cancelled): the server
-// has seen the request by then, so a gate that counts completions can
-// bound what the server sees in any window.
-type RequestGate func(ctx context.Context) (done func(), err error)
+// on a rate limiter. command is the upstream command about to be called
+// (e.g. CommandGetMemberList): the upstream limits each command on its
+// own, so a gate can keep one limit per command. It returns done, which
+// the client calls once the request has completed (answered, failed or
+// been cancelled): the server has seen the request by then, so a gate
+// that counts completions can bound what the server sees in any window.
+type RequestGate func(ctx context.Context, command string) (done func(), err error)
 
 // WithRequestGate makes every HTTP request (pages and retries included)
 // pass gate first. A gate error aborts the call with that error.
@@ -286,14 +288,6 @@ type memberListRequest struct {
 	Next   string `json:"Next"`
 }
 
-type memberListResponse struct {
-	MemberCount int `json:"MemberCount"`
-	MemberList  []struct {
-		Account string `json:"Member_Account"`
-	} `json:"MemberList"`
-	Next string `json:"Next"`
-}
-
 // GetMemberList asks how many people are in a room, and with WithMembers
 // who they are. It calls v4/live_engine_http_srv/get_member_list, documented
 // at https://www.tencentcloud.com/document/product/1071/78156.
@@ -312,7 +306,9 @@ func (c *Client) GetMemberList(ctx context.Context, roomID string, opts ...Membe
 			return nil, &TransportError{Command: CommandGetMemberList, Code: "paging",
 				Err: fmt.Errorf("room %q: still a Next after %d pages", roomID, c.maxPages)}
 		}
-		var page memberListResponse
+		// Without WithMembers the list is not decoded at all, so an odd
+		// list cannot fail a count that only needs MemberCount.
+		page := memberListPage{listMembers: o.listMembers}
 		requestID, err := c.call(ctx, CommandGetMemberList, req, &page)
 		if err != nil {
 			return nil, err
@@ -326,12 +322,12 @@ func (c *Client) GetMemberList(ctx context.Context, roomID string, opts ...Membe
 			return &out, nil
 		}
 		if seen == nil {
-			seen = make(map[string]struct{}, len(page.MemberList))
+			seen = make(map[string]struct{}, len(page.Members))
 		}
-		for _, m := range page.MemberList {
-			if _, dup := seen[m.Account]; !dup {
-				seen[m.Account] = struct{}{}
-				out.Members = append(out.Members, m.Account)
+		for _, account := range page.Members {
+			if _, dup := seen[account]; !dup {
+				seen[account] = struct{}{}
+				out.Members = append(out.Members, account)
 			}
 		}
 		if page.Next == "" {
@@ -339,15 +335,6 @@ func (c *Client) GetMemberList(ctx context.Context, roomID string, opts ...Membe
 		}
 		req.Next = page.Next
 	}
-}
-
-// envelope is the common body of every answer.
-type envelope struct {
-	ActionStatus string          `json:"ActionStatus"`
-	ErrorCode    int             `json:"ErrorCode"`
-	ErrorInfo    string          `json:"ErrorInfo"`
-	RequestID    string          `json:"RequestId"`
-	Response     json.RawMessage `json:"Response"`
 }
 
 // call does one command, retrying once with a fresh signature after a
@@ -365,7 +352,7 @@ func (c *Client) call(ctx context.Context, command string, body, out any) (strin
 // do sends one request through the gate and decodes its answer.
 func (c *Client) do(ctx context.Context, command string, body, out any) (string, error) {
 	if c.gate != nil {
-		done, err := c.gate(ctx)
+		done, err := c.gate(ctx, command)
 		if err != nil {
 			return "", &TransportError{Command: command, Code: contextCode(ctx, err), Err: err}
 		}
@@ -412,31 +399,6 @@ func (c *Client) roundTrip(ctx context.Context, command string, body, out any) (
 			Err: fmt.Errorf("response body larger than %d bytes", c.maxBody)}
 	}
 	return decodeAnswer(command, data, out)
-}
-
-// decodeAnswer maps a 200 body to out or to an error.
-func decodeAnswer(command string, data []byte, out any) (string, error) {
-	var env envelope
-	if err := json.Unmarshal(data, &env); err != nil {
-		return "", &TransportError{Command: command, Code: "decode", Err: err}
-	}
-	if env.ErrorCode != 0 || env.ActionStatus != "OK" {
-		code := env.ErrorCode
-		if code == 0 {
-			return env.RequestID, &TransportError{Command: command, Code: "decode",
-				Err: fmt.Errorf("ActionStatus %q with ErrorCode 0 (request id %q)", env.ActionStatus, env.RequestID)}
-		}
-		return env.RequestID, &APIError{Command: command, Code: code, Info: env.ErrorInfo, RequestID: env.RequestID}
-	}
-	if len(env.Response) == 0 || string(env.Response) == "null" {
-		return env.RequestID, &TransportError{Command: command, Code: "decode",
-			Err: fmt.Errorf("no Response in a successful answer (request id %q)", env.RequestID)}
-	}
-	if err := json.Unmarshal(env.Response, out); err != nil {
-		return env.RequestID, &TransportError{Command: command, Code: "decode",
-			Err: fmt.Errorf("decode Response field (request id %q): %w", env.RequestID, err)}
-	}
-	return env.RequestID, nil
 }
 
 func (c *Client) requestURL(command string) string {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -177,8 +178,22 @@ func TestGetMemberListErrors(t *testing.T) {
 			if got := tencent.Classify(err); got != tt.wantClass {
 				t.Errorf("class = %s; want %s", got, tt.wantClass)
 			}
+			assertClosedCode(t, err)
 			assertClean(t, err)
 		})
+	}
+}
+
+// assertClosedCode fails if err's code is outside the closed sets a metric
+// label relies on.
+func assertClosedCode(t *testing.T, err error) {
+	t.Helper()
+	code := tencent.ErrorCode(err)
+	if tencent.IsTransportCode(code) || tencent.IsCommonHTTPCode(code) {
+		return
+	}
+	if n, convErr := strconv.Atoi(code); convErr != nil || !tencent.IsDocumentedCode(n) {
+		t.Errorf("code %q of %v is in no closed set", code, err)
 	}
 }
 
@@ -318,7 +333,11 @@ func TestExpiredAnswerRenewsSignature(t *testing.T) {
 func TestGateAndObserverSeeEveryRequest(t *testing.T) {
 	var gated, done, observed atomic.Int32
 	client, fake, requests := setup(t,
-		tencent.WithRequestGate(func(context.Context) (func(), error) {
+		tencent.WithRequestGate(func(_ context.Context, command string) (func(), error) {
+			// The gate learns the command, to keep one limit per command.
+			if command != tencent.CommandGetMemberList {
+				t.Errorf("gate got command %q; want %q", command, tencent.CommandGetMemberList)
+			}
 			gated.Add(1)
 			return func() { done.Add(1) }, nil
 		}),
@@ -339,7 +358,7 @@ func TestGateAndObserverSeeEveryRequest(t *testing.T) {
 	}
 
 	stop := errors.New("quota exhausted")
-	blocked, _, _ := setup(t, tencent.WithRequestGate(func(context.Context) (func(), error) { return nil, stop }))
+	blocked, _, _ := setup(t, tencent.WithRequestGate(func(context.Context, string) (func(), error) { return nil, stop }))
 	if _, err := blocked.GetMemberList(t.Context(), "r"); !errors.Is(err, stop) {
 		t.Errorf("gate error not returned: %v", err)
 	}
@@ -371,5 +390,100 @@ func TestNewClientErrors(t *testing.T) {
 		if _, err := tencent.NewClient(sdkAppID, identifier, signer, tencent.WithRegion(region)); err != nil {
 			t.Errorf("region %s: %v", region, err)
 		}
+	}
+}
+
+// TestGetMemberListWrongAnswers serves, through the fake's RawBody, answers
+// whose shape is wrong or merely unusual: a wrong answer must fail with
+// "decode" (never count as a success), an unusual but unambiguous one must
+// decode to the right values.
+func TestGetMemberListWrongAnswers(t *testing.T) {
+	const okHead = `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","RequestId":"req-shape","Response":`
+	ok := func(response string) string { return okHead + response + "}" }
+	fail := func(code string) string {
+		return `{"ActionStatus":"FAIL","ErrorCode":` + code + `,"ErrorInfo":"slow down","RequestId":"req-shape"}`
+	}
+	tests := []struct {
+		name        string
+		body        string
+		members     bool // call WithMembers
+		wantCode    string
+		wantCount   int
+		wantMembers string // joined with ","
+	}{
+		{"empty Response", ok(`{}`), false, "decode", 0, ""},
+		{"empty Response listing", ok(`{}`), true, "decode", 0, ""},
+		{"no MemberCount", ok(`{"MemberList":[{"Member_Account":"a"}],"Next":""}`), false, "decode", 0, ""},
+		{"no MemberCount listing", ok(`{"MemberList":[{"Member_Account":"a"}],"Next":""}`), true, "decode", 0, ""},
+		{"negative MemberCount", ok(`{"MemberCount":-1,"MemberList":[],"Next":""}`), false, "decode", 0, ""},
+		{"integral float MemberCount", ok(`{"MemberCount":12.0,"MemberList":[],"Next":""}`), false, "", 12, ""},
+		{"exponent MemberCount", ok(`{"MemberCount":1.2e1,"MemberList":[],"Next":""}`), false, "", 12, ""},
+		{"fractional MemberCount", ok(`{"MemberCount":12.5,"MemberList":[],"Next":""}`), false, "decode", 0, ""},
+		{"string MemberCount", ok(`{"MemberCount":"12","MemberList":[],"Next":""}`), false, "decode", 0, ""},
+		{"null MemberCount", ok(`{"MemberCount":null,"MemberList":[],"Next":""}`), false, "decode", 0, ""},
+		{"MemberCount beyond int", ok(`{"MemberCount":9223372036854775808,"MemberList":[],"Next":""}`), false, "decode", 0, ""},
+		{"MemberCount 1e19", ok(`{"MemberCount":1e19,"MemberList":[],"Next":""}`), false, "decode", 0, ""},
+		{"Response not an object", ok(`[]`), false, "decode", 0, ""},
+		{"float ErrorCode", fail("60007.0"), false, "60007", 0, ""},
+		{"fractional ErrorCode", fail("60007.5"), false, "decode", 0, ""},
+		{"ErrorCode beyond int", fail("1e30"), false, "decode", 0, ""},
+		{"string ErrorCode", fail(`"60007"`), false, "decode", 0, ""},
+		{"numeric Member_Account", ok(`{"MemberCount":3,"MemberList":[{"Member_Account":12345},{"Member_Account":"b"},{"Member_Account":-7}],"Next":""}`), true, "", 3, "12345,b,-7"},
+		{"numeric Member_Account count only", ok(`{"MemberCount":3,"MemberList":[{"Member_Account":12345}],"Next":""}`), false, "", 3, ""},
+		{"object Member_Account count only", ok(`{"MemberCount":3,"MemberList":[{"Member_Account":{}}],"Next":""}`), false, "", 3, ""},
+		{"malformed MemberList count only", ok(`{"MemberCount":3,"MemberList":"nobody","Next":7}`), false, "", 3, ""},
+		{"object Member_Account", ok(`{"MemberCount":1,"MemberList":[{"Member_Account":{}}],"Next":""}`), true, "decode", 0, ""},
+		{"bool Member_Account", ok(`{"MemberCount":1,"MemberList":[{"Member_Account":true}],"Next":""}`), true, "decode", 0, ""},
+		{"null Member_Account", ok(`{"MemberCount":1,"MemberList":[{"Member_Account":null}],"Next":""}`), true, "decode", 0, ""},
+		{"missing Member_Account", ok(`{"MemberCount":1,"MemberList":[{}],"Next":""}`), true, "decode", 0, ""},
+		{"MemberList not an array", ok(`{"MemberCount":1,"MemberList":"nobody","Next":""}`), true, "decode", 0, ""},
+		{"Next not a string", ok(`{"MemberCount":1,"MemberList":[{"Member_Account":"a"}],"Next":7}`), true, "decode", 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var observed []error
+			client, fake, _ := setup(t, tencent.WithRequestObserver(func(ri tencent.RequestInfo) {
+				observed = append(observed, ri.Err)
+			}))
+			fake.SetRoom("r", tencenttest.Room{RawBody: tt.body})
+			var opts []tencent.MemberListOption
+			if tt.members {
+				opts = append(opts, tencent.WithMembers())
+			}
+			list, err := client.GetMemberList(t.Context(), "r", opts...)
+			if got := tencent.ErrorCode(err); got != tt.wantCode {
+				t.Fatalf("GetMemberList(%s) code = %q (%v, %+v); want %q", tt.body, got, err, list, tt.wantCode)
+			}
+			if len(observed) != 1 || (observed[0] == nil) != (err == nil) {
+				t.Errorf("observer saw %v; want one request with the call's outcome %v", observed, err)
+			}
+			if err != nil {
+				if list != nil {
+					t.Errorf("GetMemberList = %+v with error %v; want nil", list, err)
+				}
+				if !strings.Contains(err.Error(), "req-shape") {
+					t.Errorf("error %q lacks the request id", err)
+				}
+				assertClosedCode(t, err)
+				assertClean(t, err)
+				return
+			}
+			if list.MemberCount != tt.wantCount || strings.Join(list.Members, ",") != tt.wantMembers || list.RequestID != "req-shape" {
+				t.Errorf("GetMemberList = %+v; want count %d, members %q, request id req-shape", list, tt.wantCount, tt.wantMembers)
+			}
+		})
+	}
+}
+
+func TestFloatErrorCodeIsRateLimit(t *testing.T) {
+	client, fake, _ := setup(t)
+	fake.SetRoom("r", tencenttest.Room{RawBody: `{"ActionStatus":"FAIL","ErrorCode":60007.0,"ErrorInfo":"too many","RequestId":"req-rl"}`})
+	_, err := client.GetMemberList(t.Context(), "r")
+	var apiErr *tencent.APIError
+	if !errors.As(err, &apiErr) || apiErr.Code != tencent.CodeCommandRateLimited || apiErr.RequestID != "req-rl" {
+		t.Fatalf("err = %v; want *APIError 60007 with request id req-rl", err)
+	}
+	if !tencent.IsRateLimited(err) || tencent.Classify(err) != tencent.ClassTransient {
+		t.Errorf("IsRateLimited = %v, Classify = %s; want true, transient", tencent.IsRateLimited(err), tencent.Classify(err))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 )
 
@@ -41,8 +42,8 @@ func (e *APIError) Is(target error) bool {
 
 // TransportError is a failure to get a decodable answer at all: a timeout,
 // a refused connection, an HTTP status other than 200, an oversize or
-// undecodable body. Code is a short stable string such as "timeout",
-// "network", "canceled", "http_502", "decode", "body_too_large" or "paging".
+// undecodable body, or a successful answer missing what its command
+// promises. Code is one of TransportCodes or "http_<status>", e.g. "http_502".
 type TransportError struct {
 	Command string
 	Code    string
@@ -139,4 +140,59 @@ func Classify(err error) Class {
 func IsRateLimited(err error) bool {
 	var apiErr *APIError
 	return errors.As(err, &apiErr) && (apiErr.Code == CodeCommandRateLimited || apiErr.Code == CodeAppRateLimited)
+}
+
+// transportCodes are the codes ErrorCode gives besides upstream ErrorCodes
+// and "http_<status>".
+var transportCodes = []string{"timeout", "network", "canceled", "decode", "body_too_large", "paging", "unknown"}
+
+// TransportCodes returns the fixed codes ErrorCode gives for failures that
+// are neither an upstream ErrorCode nor an HTTP status: "timeout",
+// "network", "canceled", "decode", "body_too_large", "paging" and
+// "unknown". The slice is a fresh copy.
+func TransportCodes() []string {
+	return slices.Clone(transportCodes)
+}
+
+// IsTransportCode reports whether code is one of TransportCodes.
+func IsTransportCode(code string) bool {
+	return slices.Contains(transportCodes, code)
+}
+
+// IsCommonHTTPCode reports whether code is "http_<status>" for one of the
+// statuses proxies and gateways commonly answer: 400, 401, 403, 404, 408,
+// 429, 500, 502, 503 or 504. The set is closed so that a metric label can
+// fold any other status into one value and stay bounded.
+func IsCommonHTTPCode(code string) bool {
+	switch code {
+	case "http_400", "http_401", "http_403", "http_404", "http_408",
+		"http_429", "http_500", "http_502", "http_503", "http_504":
+		return true
+	}
+	return false
+}
+
+// documentedCodes are the upstream ErrorCodes the live room documentation
+// names for get_member_list and the common REST errors.
+var documentedCodes = map[int]bool{
+	// Common REST errors.
+	60002: true, 60003: true, 60004: true, 60005: true, 60006: true,
+	60007: true, 60008: true, 60009: true, 60010: true, 60011: true,
+	60012: true, 60013: true, 60014: true, 60015: true, 60016: true,
+	60017: true, 60018: true, 60019: true, 60020: true, 60021: true,
+	// UserSig and account errors.
+	70001: true, 70002: true, 70003: true, 70004: true, 70005: true,
+	70006: true, 70007: true, 70009: true, 70013: true, 70014: true,
+	70016: true, 70020: true, 70050: true, 70051: true, 70107: true,
+	// Private errors of the live room commands.
+	CodeSystemError: true, CodeInvalidParameters: true, CodeRoomNotFound: true, CodeNotLiveRoom: true,
+}
+
+// IsDocumentedCode reports whether code is an upstream ErrorCode the
+// documentation lists: the common codes 60002-60021; 70001-70007, 70009,
+// 70013, 70014, 70016, 70020, 70050, 70051 and 70107; and the live room
+// codes 100001, 100002, 100004 and 100006. The set is closed so that a
+// metric label can fold any other code into one value and stay bounded.
+func IsDocumentedCode(code int) bool {
+	return documentedCodes[code]
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 )
 
@@ -79,6 +80,111 @@ func TestRedactUserSig(t *testing.T) {
 	for _, tt := range tests {
 		if got := RedactUserSig(tt.in); got != tt.want {
 			t.Errorf("RedactUserSig(%q) = %q; want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestIsDocumentedCode(t *testing.T) {
+	tests := []struct {
+		code int
+		want bool
+	}{
+		{60002, true}, {60003, true}, {60004, true}, {60005, true}, {60006, true},
+		{60007, true}, {60008, true}, {60009, true}, {60010, true}, {60011, true},
+		{60012, true}, {60013, true}, {60014, true}, {60015, true}, {60016, true},
+		{60017, true}, {60018, true}, {60019, true}, {60020, true}, {60021, true},
+		{70001, true}, {70002, true}, {70003, true}, {70004, true}, {70005, true},
+		{70006, true}, {70007, true}, {70009, true}, {70013, true}, {70014, true},
+		{70016, true}, {70020, true}, {70050, true}, {70051, true}, {70107, true},
+		{100001, true}, {100002, true}, {100004, true}, {100006, true},
+		// Neighbours the documentation does not list.
+		{0, false}, {-1, false}, {1, false}, {60000, false}, {60001, false}, {60022, false},
+		{70000, false}, {70008, false}, {70010, false}, {70011, false}, {70012, false},
+		{70015, false}, {70017, false}, {70018, false}, {70019, false}, {70021, false},
+		{70049, false}, {70052, false}, {70106, false}, {70108, false},
+		{100000, false}, {100003, false}, {100005, false}, {100007, false}, {123456, false},
+	}
+	for _, tt := range tests {
+		if got := IsDocumentedCode(tt.code); got != tt.want {
+			t.Errorf("IsDocumentedCode(%d) = %v; want %v", tt.code, got, tt.want)
+		}
+	}
+	for _, code := range []int{CodeUserSigExpired, CodeCommandRateLimited, CodeAppRateLimited, CodeSystemError,
+		CodeInvalidParameters, CodeRoomNotFound, CodeNotLiveRoom} {
+		if !IsDocumentedCode(code) {
+			t.Errorf("IsDocumentedCode(%d) = false for a named constant", code)
+		}
+	}
+}
+
+func TestTransportCodes(t *testing.T) {
+	want := []string{"timeout", "network", "canceled", "decode", "body_too_large", "paging", "unknown"}
+	codes := TransportCodes()
+	if !slices.Equal(codes, want) {
+		t.Errorf("TransportCodes() = %q; want %q", codes, want)
+	}
+	codes[0] = "changed"
+	if TransportCodes()[0] != "timeout" {
+		t.Errorf("TransportCodes() shares its slice with callers")
+	}
+	tests := []struct {
+		code      string
+		transport bool
+		http      bool
+	}{
+		{"timeout", true, false},
+		{"network", true, false},
+		{"canceled", true, false},
+		{"decode", true, false},
+		{"body_too_large", true, false},
+		{"paging", true, false},
+		{"unknown", true, false},
+		{"http_400", false, true},
+		{"http_401", false, true},
+		{"http_403", false, true},
+		{"http_404", false, true},
+		{"http_408", false, true},
+		{"http_429", false, true},
+		{"http_500", false, true},
+		{"http_502", false, true},
+		{"http_503", false, true},
+		{"http_504", false, true},
+		{"http_200", false, false},
+		{"http_301", false, false},
+		{"http_418", false, false},
+		{"http_501", false, false},
+		{"http_505", false, false},
+		{"http_5020", false, false},
+		{"http_", false, false},
+		{"HTTP_502", false, false},
+		{"502", false, false},
+		{"", false, false},
+		{"Decode", false, false},
+		{"cancelled", false, false},
+		{"60007", false, false},
+	}
+	for _, tt := range tests {
+		if got := IsTransportCode(tt.code); got != tt.transport {
+			t.Errorf("IsTransportCode(%q) = %v; want %v", tt.code, got, tt.transport)
+		}
+		if got := IsCommonHTTPCode(tt.code); got != tt.http {
+			t.Errorf("IsCommonHTTPCode(%q) = %v; want %v", tt.code, got, tt.http)
+		}
+	}
+}
+
+// TestErrorCodeIsClosed checks that ErrorCode's answers for the errors the
+// client builds fall in the closed sets a metric label relies on.
+func TestErrorCodeIsClosed(t *testing.T) {
+	for _, err := range []error{
+		&TransportError{Command: CommandGetMemberList, Code: "decode"},
+		context.DeadlineExceeded,
+		context.Canceled,
+		errors.New("boom"),
+		fmt.Errorf("wrapped: %w", &TransportError{Command: CommandGetMemberList, Code: "paging"}),
+	} {
+		if code := ErrorCode(err); !IsTransportCode(code) {
+			t.Errorf("ErrorCode(%v) = %q; not a transport code", err, code)
 		}
 	}
 }

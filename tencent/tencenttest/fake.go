@@ -75,7 +75,7 @@ type Room struct {
 	ErrorCode   int           // non-zero: answer ActionStatus FAIL with this ErrorCode on every call (e.g. 100004, 100006, 100001, 60007)
 	Latency     time.Duration // extra delay before answering this room (stops early if the request's context ends)
 	HTTPStatus  int           // non-zero and != 200: answer this HTTP status with a short text body (e.g. 502; outside 200..999: 502)
-	RawBody     string        // non-empty: answer HTTP 200 with exactly this body (garbage or truncated JSON)
+	RawBody     string        // non-empty: answer HTTP 200 with exactly this body on every page (garbage, truncated JSON, or a wrong-shaped answer such as "Response":{} or "ErrorCode":60007.0)
 	EndlessNext bool          // every page answers a non-empty Next (a server that never ends paging)
 }
 

@@ -208,6 +208,26 @@ func TestHTTPStatusAndRawBody(t *testing.T) {
 			t.Errorf("%s room: HTTP %d %q; want 200 %q", room, status, raw, want)
 		}
 	}
+
+	// Wrong-shaped answers a client must not take for data are served
+	// byte for byte, for the first page and any later one.
+	for _, body := range []string{
+		`{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","RequestId":"r","Response":{}}`,
+		`{"ActionStatus":"OK","ErrorCode":0,"RequestId":"r","Response":{"MemberCount":-1}}`,
+		`{"ActionStatus":"OK","ErrorCode":0,"RequestId":"r","Response":{"MemberCount":12.0}}`,
+		`{"ActionStatus":"OK","ErrorCode":0,"RequestId":"r","Response":{"MemberCount":"12"}}`,
+		`{"ActionStatus":"FAIL","ErrorCode":60007.0,"ErrorInfo":"limit","RequestId":"r"}`,
+		`{"ActionStatus":"OK","ErrorCode":0,"RequestId":"r","Response":{"MemberCount":1,"MemberList":[{"Member_Account":12345}],"Next":""}}`,
+		`{"ActionStatus":"OK","ErrorCode":0,"RequestId":"r","Response":{"MemberCount":1,"MemberList":[{"Member_Account":{}}],"Next":""}}`,
+	} {
+		s.SetRoom("shape", Room{RawBody: body})
+		for _, next := range []string{"", nextToken(100)} {
+			status, raw, _ := post(t, s, MemberListPath, q, memberBody("shape", next))
+			if status != http.StatusOK || string(raw) != body {
+				t.Errorf("RawBody %s, Next %q: HTTP %d %q; want 200 and the body verbatim", body, next, status, raw)
+			}
+		}
+	}
 }
 
 func TestEndlessNext(t *testing.T) {

@@ -1,0 +1,308 @@
+package tencent
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// envelope is the common body of every answer. ErrorCode stays raw because
+// it may arrive as 60007.0, which encoding/json refuses for an int.
+type envelope struct {
+	ActionStatus string          `json:"ActionStatus"`
+	ErrorCode    json.RawMessage `json:"ErrorCode"`
+	ErrorInfo    string          `json:"ErrorInfo"`
+	RequestID    string          `json:"RequestId"`
+	Response     json.RawMessage `json:"Response"`
+}
+
+// decodeAnswer maps a 200 body to out or to an error, and returns the
+// answer's RequestId. out is a json.Unmarshaler that checks the fields its
+// command promises: a successful answer without them is an error, never
+// data.
+func decodeAnswer(command string, data []byte, out any) (string, error) {
+	var env envelope
+	if err := json.Unmarshal(data, &env); err != nil {
+		// A field of the wrong type fails the whole envelope; the
+		// RequestId may still be readable, and support asks for it.
+		var id struct {
+			RequestID string `json:"RequestId"`
+		}
+		_ = json.Unmarshal(data, &id)
+		return id.RequestID, decodeError(command, id.RequestID, err)
+	}
+	code, ok := jsonInt(env.ErrorCode)
+	switch {
+	case len(env.ErrorCode) == 0 || string(env.ErrorCode) == "null":
+		code = 0 // absent: the ActionStatus alone decides
+	case !ok:
+		return env.RequestID, decodeError(command, env.RequestID, fieldError("ErrorCode", env.ErrorCode, "an integer"))
+	}
+	if code != 0 || env.ActionStatus != "OK" {
+		if code == 0 {
+			return env.RequestID, decodeError(command, env.RequestID,
+				fmt.Errorf("ActionStatus %q with ErrorCode 0", env.ActionStatus))
+		}
+		return env.RequestID, &APIError{Command: command, Code: code, Info: env.ErrorInfo, RequestID: env.RequestID}
+	}
+	if len(env.Response) == 0 || string(env.Response) == "null" {
+		return env.RequestID, decodeError(command, env.RequestID, errors.New("no Response in a successful answer"))
+	}
+	if jsonKind(env.Response) != "an object" {
+		return env.RequestID, decodeError(command, env.RequestID, fieldError("Response", env.Response, "an object"))
+	}
+	if err := json.Unmarshal(env.Response, out); err != nil {
+		return env.RequestID, decodeError(command, env.RequestID, fmt.Errorf("Response: %w", err))
+	}
+	return env.RequestID, nil
+}
+
+// decodeError is the error of an answer that cannot be trusted.
+func decodeError(command, requestID string, err error) *TransportError {
+	if requestID != "" {
+		err = fmt.Errorf("%w (request id %q)", err, requestID)
+	}
+	return &TransportError{Command: command, Code: "decode", Err: err}
+}
+
+// memberListPage is one get_member_list Response. Its UnmarshalJSON checks
+// what the command promises, so a wrong answer fails rather than reading
+// as an empty room.
+type memberListPage struct {
+	// listMembers decodes MemberList and Next too. A count needs neither,
+	// so without it an odd member list cannot fail the count.
+	listMembers bool
+
+	MemberCount int
+	Members     []string // each entry's Member_Account; a number as its literal text
+	Next        string
+}
+
+// UnmarshalJSON decodes a Response object: MemberCount must be a
+// non-negative integer (12.0 counts as one); with listMembers, every
+// Member_Account must be a string or a number, MemberList an array (absent
+// or null lists nobody) and Next a string (absent or null ends paging).
+func (p *memberListPage) UnmarshalJSON(data []byte) error {
+	if jsonKind(data) != "an object" {
+		return fieldError("Response", data, "an object")
+	}
+	// A map rather than a struct: upstream names are case-sensitive, and
+	// encoding/json would match "membercount" to a MemberCount field.
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil {
+		return err
+	}
+	count, ok := jsonInt(fields["MemberCount"])
+	if !ok || count < 0 {
+		return fieldError("MemberCount", fields["MemberCount"], "a non-negative integer")
+	}
+	p.MemberCount = count
+	if !p.listMembers {
+		return nil
+	}
+
+	if next := fields["Next"]; len(next) > 0 && string(next) != "null" {
+		if jsonKind(next) != "a string" {
+			return fieldError("Next", next, "a string")
+		}
+		if err := json.Unmarshal(next, &p.Next); err != nil {
+			return err
+		}
+	}
+	list := fields["MemberList"]
+	if len(list) == 0 || string(list) == "null" {
+		return nil
+	}
+	if jsonKind(list) != "an array" {
+		return fieldError("MemberList", list, "an array")
+	}
+	// A struct, not a map per entry: a page holds up to 1000 entries.
+	// encoding/json then also matches a key differing only in case, which
+	// is harmless for an account.
+	var entries []memberEntry
+	if err := json.Unmarshal(list, &entries); err != nil {
+		return listError(list, err)
+	}
+	p.Members = make([]string, 0, len(entries))
+	for i, e := range entries {
+		switch e.Account.kind {
+		case "a string", "number":
+		case "":
+			return fmt.Errorf("MemberList[%d]: Member_Account is missing, want a string or a number", i)
+		default:
+			return fmt.Errorf("MemberList[%d]: Member_Account is %s, want a string or a number", i, e.Account.kind)
+		}
+		p.Members = append(p.Members, e.Account.value)
+	}
+	return nil
+}
+
+// memberEntry is one MemberList entry.
+type memberEntry struct {
+	Account account `json:"Member_Account"`
+}
+
+// account is a Member_Account. Docs show accounts as strings, but a sample
+// shows a bare number for another *_Account field: a number is kept as its
+// literal text, so 12345 and "12345" name the same account.
+type account struct {
+	value string
+	kind  string // jsonKind of the value; "" when the key is absent
+}
+
+// UnmarshalJSON records the value and its kind; the page decides whether
+// the kind is acceptable, so it can say which entry was wrong.
+func (a *account) UnmarshalJSON(data []byte) error {
+	a.kind = jsonKind(data)
+	switch a.kind {
+	case "a string":
+		// Most accounts need no unescaping; this saves a decoder pass
+		// per entry on 1000-entry pages.
+		if len(data) >= 2 {
+			if inner := data[1 : len(data)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+				a.value = string(inner)
+				return nil
+			}
+		}
+		return json.Unmarshal(data, &a.value)
+	case "number":
+		a.value = string(data)
+	}
+	return nil
+}
+
+// listError explains why a MemberList array did not decode: it names the
+// first entry that is not an object, else returns err.
+func listError(list json.RawMessage, err error) error {
+	var entries []json.RawMessage
+	if json.Unmarshal(list, &entries) == nil {
+		for i, entry := range entries {
+			if kind := jsonKind(entry); kind != "an object" {
+				return fmt.Errorf("MemberList[%d]: %w", i, fieldError("entry", entry, "an object"))
+			}
+		}
+	}
+	return err
+}
+
+// fieldError says what a field held instead of what was wanted. It names
+// the JSON type, and the value only for a number: strings may be long or
+// carry an account.
+func fieldError(field string, raw json.RawMessage, want string) error {
+	got := jsonKind(raw)
+	if got == "number" {
+		lit := string(raw)
+		if len(lit) > 32 {
+			lit = lit[:32] + "..."
+		}
+		got = "the number " + lit
+	}
+	return fmt.Errorf("%s is %s, want %s", field, got, want)
+}
+
+// jsonKind names the JSON type of a raw value from encoding/json (which
+// carries no leading white space); "missing" when there is none.
+func jsonKind(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return "missing"
+	}
+	switch c := raw[0]; {
+	case c == '"':
+		return "a string"
+	case c == '{':
+		return "an object"
+	case c == '[':
+		return "an array"
+	case c == 't' || c == 'f':
+		return "a boolean"
+	case c == 'n':
+		return "null"
+	case c == '-' || c >= '0' && c <= '9':
+		return "number"
+	}
+	return "not JSON"
+}
+
+// jsonInt reads a JSON number literal that denotes an integer in int range,
+// written as one (12) or as an integral float (12.0, 1.2e1). It works on
+// the decimal digits, not through float64, so 12.000000000000000001 is not
+// an integer and 9007199254740993.0 is not rounded. ok is false for
+// anything else: a fraction, a value beyond int, a non-number (JSON's
+// grammar included: no leading zeros, no leading plus).
+func jsonInt(lit []byte) (n int, ok bool) {
+	s := string(lit)
+	unsigned := strings.TrimPrefix(s, "-")
+	mant, expText, hasExp := unsigned, "", false
+	if i := strings.IndexAny(unsigned, "eE"); i >= 0 {
+		mant, expText, hasExp = unsigned[:i], unsigned[i+1:], true
+		expDigits := expText
+		if expDigits != "" && (expDigits[0] == '+' || expDigits[0] == '-') {
+			expDigits = expDigits[1:]
+		}
+		if !allDigits(expDigits) {
+			return 0, false
+		}
+	}
+	intPart, frac, hasFrac := strings.Cut(mant, ".")
+	if !allDigits(intPart) || (len(intPart) > 1 && intPart[0] == '0') || (hasFrac && !allDigits(frac)) {
+		return 0, false
+	}
+	if !hasFrac && !hasExp {
+		// The common case: a plain integer.
+		if v, err := strconv.ParseInt(s, 10, strconv.IntSize); err == nil {
+			return int(v), true
+		}
+		return 0, false
+	}
+
+	var exp int64
+	if hasExp {
+		var err error
+		exp, err = strconv.ParseInt(expText, 10, 32)
+		if err != nil {
+			// The exponent alone is beyond ±2^31: only a zero mantissa
+			// (0e99999999999) is an integer in range.
+			return 0, strings.Trim(intPart+frac, "0") == ""
+		}
+	}
+	// value = digits × 10^exp, with digits free of leading and trailing zeros.
+	digits := strings.TrimLeft(intPart+frac, "0")
+	exp -= int64(len(frac))
+	trimmed := strings.TrimRight(digits, "0")
+	exp += int64(len(digits) - len(trimmed))
+	digits = trimmed
+	switch {
+	case digits == "":
+		return 0, true // 0.0, -0e5
+	case exp < 0:
+		return 0, false // a fraction: the last digit is not zero
+	case int64(len(digits))+exp > 19:
+		return 0, false // more than 19 digits is beyond int64
+	}
+	s = digits + strings.Repeat("0", int(exp))
+	if len(unsigned) < len(lit) {
+		s = "-" + s
+	}
+	v, err := strconv.ParseInt(s, 10, strconv.IntSize)
+	if err != nil {
+		return 0, false
+	}
+	return int(v), true
+}
+
+// allDigits reports whether s is one or more ASCII digits.
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
