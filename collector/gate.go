@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -51,7 +52,9 @@ type gate struct {
 	slots      []*gateSlot // ring: the slot a new request reuses is slots[next]
 	next       int
 	released   chan struct{} // closed and replaced when a request completes or a priority waiter leaves
-	// priorityWaiting counts priority requests waiting; others give way to them.
+	// queue holds the waiting requests in the order they may start: the
+	// first priorityWaiting of them are priority requests.
+	queue           []*gateWaiter
 	priorityWaiting int
 	// recoverEvery is how often a slowed-down rate climbs a step.
 	recoverEvery time.Duration
@@ -95,19 +98,24 @@ func (g *gate) setMaxQPS(maxQPS float64) {
 }
 
 // wait blocks until a request may start, or ctx ends. The caller must
-// call done once the request has completed. While a priority request is
-// waiting, other requests wait behind it.
+// call done once the request has completed. Requests start in the order
+// they arrived, priority requests before all others.
 func (g *gate) wait(ctx context.Context, priority bool) (done func(), err error) {
 	g.recover(time.Now())
+	me := &gateWaiter{}
 	g.mu.Lock()
 	if priority {
+		g.queue = slices.Insert(g.queue, g.priorityWaiting, me)
 		g.priorityWaiting++
+	} else {
+		g.queue = append(g.queue, me)
 	}
 	leave := func() {
+		g.queue = slices.DeleteFunc(g.queue, func(w *gateWaiter) bool { return w == me })
 		if priority {
 			g.priorityWaiting--
-			g.broadcastLocked()
 		}
+		g.broadcastLocked() // the next in line may go
 	}
 	var timer *time.Timer
 	defer func() {
@@ -117,8 +125,8 @@ func (g *gate) wait(ctx context.Context, priority bool) (done func(), err error)
 	}()
 	for {
 		now := time.Now()
-		var until time.Time // when to look again; zero: when a request completes
-		if priority || g.priorityWaiting == 0 {
+		var until time.Time // when to look again; zero: when woken
+		if g.queue[0] == me {
 			slot := g.slots[g.next]
 			switch {
 			case now.Before(g.nextStart):
@@ -160,6 +168,9 @@ func (g *gate) wait(ctx context.Context, priority bool) (done func(), err error)
 		g.mu.Lock()
 	}
 }
+
+// gateWaiter is one request's place in a gate's queue.
+type gateWaiter struct{ _ byte } // not zero-sized: pointers to zero-sized values may be equal
 
 func (g *gate) complete(s *gateSlot) {
 	g.mu.Lock()

@@ -77,3 +77,35 @@ func TestGateWaitHonoursContext(t *testing.T) {
 		t.Errorf("cancelled wait returned after %s", took)
 	}
 }
+
+// TestGateIsFIFO checks that requests pass a busy gate in the order they
+// arrived, so no room can lose the race for the next slot again and again.
+func TestGateIsFIFO(t *testing.T) {
+	g := newGate(20) // one request per 50 ms
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	const n = 8
+	order := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			done, err := g.wait(ctx, false)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			order <- i
+			done()
+		})
+		time.Sleep(5 * time.Millisecond) // arrive in order, all within the first interval
+	}
+	wg.Wait()
+	close(order)
+	want := 0
+	for got := range order {
+		if got != want {
+			t.Fatalf("request %d passed the gate in position %d; want arrival order", got, want)
+		}
+		want++
+	}
+}
