@@ -58,23 +58,188 @@ type Config struct {
 
 // AppConfig is one Tencent app (SDKAppID) and the rooms watched in it.
 type AppConfig struct {
-	Name              string         `yaml:"name,omitempty"`
-	SDKAppID          uint64         `yaml:"sdkappid"`
-	Region            string         `yaml:"region,omitempty"`
-	Endpoint          string         `yaml:"endpoint,omitempty"`
-	Identifier        string         `yaml:"identifier"`
-	SecretKey         config.Secret  `yaml:"secret_key,omitempty"`
-	SecretKeyFile     string         `yaml:"secret_key_file,omitempty"`
-	UserSigTTL        model.Duration `yaml:"usersig_ttl"`
-	MaxQPS            float64        `yaml:"max_qps"`
-	MaxQPSTotal       float64        `yaml:"max_qps_total,omitempty"`
-	MaxConcurrency    int            `yaml:"max_concurrency"`
-	RefreshInterval   model.Duration `yaml:"refresh_interval"`
-	OfflineBackoffMax model.Duration `yaml:"offline_backoff_max"`
-	RequestTimeout    model.Duration `yaml:"request_timeout"`
-	Rooms             []RoomConfig   `yaml:"rooms"`
+	Name              string           `yaml:"name,omitempty"`
+	SDKAppID          uint64           `yaml:"sdkappid"`
+	Region            string           `yaml:"region,omitempty"`
+	Endpoint          string           `yaml:"endpoint,omitempty"`
+	Identifier        string           `yaml:"identifier"`
+	SecretKey         config.Secret    `yaml:"secret_key,omitempty"`
+	SecretKeyFile     string           `yaml:"secret_key_file,omitempty"`
+	UserSigTTL        model.Duration   `yaml:"usersig_ttl"`
+	MaxQPS            float64          `yaml:"max_qps"`
+	MaxQPSTotal       float64          `yaml:"max_qps_total,omitempty"`
+	MaxConcurrency    int              `yaml:"max_concurrency"`
+	RefreshInterval   model.Duration   `yaml:"refresh_interval"`
+	OfflineBackoffMax model.Duration   `yaml:"offline_backoff_max"`
+	RequestTimeout    model.Duration   `yaml:"request_timeout"`
+	Rooms             []RoomConfig     `yaml:"rooms,omitempty"`
+	Discovery         *DiscoveryConfig `yaml:"discovery,omitempty"`
+	RoomInfo          *RoomInfoConfig  `yaml:"room_info,omitempty"`
+	RoomStats         *RoomStatsConfig `yaml:"room_stats,omitempty"`
 
 	line int // where the app starts in the file, for errors
+}
+
+// Defaults and limits of the optional per-command blocks.
+const (
+	DefaultDiscoveryInterval = 60 * time.Second
+	DefaultDiscoveryMaxQPS   = 10.0
+	// RoomListQPSLimit is get_room_list's documented limit per app.
+	RoomListQPSLimit         = 10.0
+	DefaultDiscoveryMaxPages = 500
+	MaxDiscoveryMaxPages     = 100000
+	DefaultRoomInfoInterval  = 10 * time.Minute
+	DefaultRoomInfoMaxQPS    = 20.0
+	// RoomInfoQPSLimit is get_room_info's documented limit per app.
+	RoomInfoQPSLimit         = 200.0
+	DefaultRoomStatsInterval = 60 * time.Second
+	DefaultRoomStatsMaxQPS   = 50.0
+	// RoomStatsQPSLimit is get_room_stats' documented limit per app.
+	RoomStatsQPSLimit = 100.0
+	// MaxTaskInterval bounds the intervals of the per-command blocks.
+	MaxTaskInterval = 24 * time.Hour
+)
+
+// DiscoveryConfig finds an app's rooms with get_room_list.
+type DiscoveryConfig struct {
+	Interval   model.Duration `yaml:"interval"`
+	MaxQPS     float64        `yaml:"max_qps"`
+	Include    []string       `yaml:"include,omitempty"`
+	Exclude    []string       `yaml:"exclude,omitempty"`
+	Categories []int          `yaml:"categories,omitempty"`
+	Owners     []string       `yaml:"owners,omitempty"`
+	MaxRooms   int            `yaml:"max_rooms,omitempty"`
+	MaxPages   int            `yaml:"max_pages"`
+
+	include, exclude []*regexp.Regexp
+	line             int
+}
+
+// RoomInfoConfig fetches each room's metadata with get_room_info.
+type RoomInfoConfig struct {
+	Interval model.Duration `yaml:"interval"`
+	MaxQPS   float64        `yaml:"max_qps"`
+
+	line int
+}
+
+// RoomStatsConfig fetches each room's engagement counters with
+// get_room_stats.
+type RoomStatsConfig struct {
+	Interval model.Duration `yaml:"interval"`
+	MaxQPS   float64        `yaml:"max_qps"`
+
+	line int
+}
+
+// UnmarshalYAML sets defaults, decodes and validates a discovery block.
+func (d *DiscoveryConfig) UnmarshalYAML(node *yaml.Node) error {
+	*d = DiscoveryConfig{Interval: model.Duration(DefaultDiscoveryInterval), MaxQPS: DefaultDiscoveryMaxQPS, MaxPages: DefaultDiscoveryMaxPages, line: node.Line}
+	if err := decodeFields(node, d, "discovery"); err != nil {
+		return err
+	}
+	fail := func(key, format string, args ...any) error {
+		return &positionError{line: keyLine(node, key), err: fmt.Errorf("discovery: "+format, args...)}
+	}
+	switch {
+	case d.Interval <= 0 || d.Interval > model.Duration(MaxTaskInterval):
+		return fail("interval", "interval must be in (0s, %s], got %s", model.Duration(MaxTaskInterval), d.Interval)
+	case !(d.MaxQPS > 0 && d.MaxQPS <= RoomListQPSLimit):
+		return fail("max_qps", "max_qps must be in (0, %g], got %g", RoomListQPSLimit, d.MaxQPS)
+	case d.MaxRooms < 0 || d.MaxRooms == 0 && hasKey(node, "max_rooms"):
+		return fail("max_rooms", "max_rooms must be at least 1, got %d", d.MaxRooms)
+	case d.MaxPages < 1 || d.MaxPages > MaxDiscoveryMaxPages:
+		return fail("max_pages", "max_pages must be in [1, %d], got %d", MaxDiscoveryMaxPages, d.MaxPages)
+	}
+	for _, c := range d.Categories {
+		if c < 0 {
+			return fail("categories", "categories: %d is negative", c)
+		}
+	}
+	for _, o := range d.Owners {
+		if o == "" {
+			return fail("owners", "owners: empty account")
+		}
+	}
+	for _, list := range []struct {
+		key  string
+		in   []string
+		into *[]*regexp.Regexp
+	}{{"include", d.Include, &d.include}, {"exclude", d.Exclude, &d.exclude}} {
+		for i, expr := range list.in {
+			re, err := regexp.Compile(expr)
+			if err != nil {
+				return fail(list.key, "%s[%d]: invalid regular expression %q: %v", list.key, i, expr, err)
+			}
+			*list.into = append(*list.into, re)
+		}
+	}
+	return nil
+}
+
+// keyLine is the line of key in a mapping node, or the node's own line.
+func keyLine(node *yaml.Node, key string) int {
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		if node.Content[i].Value == key {
+			return node.Content[i].Line
+		}
+	}
+	return node.Line
+}
+
+// hasKey reports whether a mapping node sets key.
+func hasKey(node *yaml.Node, key string) bool {
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		if node.Content[i].Value == key {
+			return true
+		}
+	}
+	return false
+}
+
+// keeps reports whether the filters keep a listed room.
+func (d *DiscoveryConfig) keeps(id, owner string, categories []int) bool {
+	if len(d.include) > 0 && !slices.ContainsFunc(d.include, func(re *regexp.Regexp) bool { return re.MatchString(id) }) {
+		return false
+	}
+	if slices.ContainsFunc(d.exclude, func(re *regexp.Regexp) bool { return re.MatchString(id) }) {
+		return false
+	}
+	if len(d.Owners) > 0 && !slices.Contains(d.Owners, owner) {
+		return false
+	}
+	if len(d.Categories) > 0 && !slices.ContainsFunc(categories, func(c int) bool { return slices.Contains(d.Categories, c) }) {
+		return false
+	}
+	return true
+}
+
+// UnmarshalYAML sets defaults, decodes and validates a room_info block.
+func (c *RoomInfoConfig) UnmarshalYAML(node *yaml.Node) error {
+	*c = RoomInfoConfig{Interval: model.Duration(DefaultRoomInfoInterval), MaxQPS: DefaultRoomInfoMaxQPS, line: node.Line}
+	if err := decodeFields(node, c, "room_info"); err != nil {
+		return err
+	}
+	return validateTask("room_info", node, c.Interval, c.MaxQPS, RoomInfoQPSLimit)
+}
+
+// UnmarshalYAML sets defaults, decodes and validates a room_stats block.
+func (c *RoomStatsConfig) UnmarshalYAML(node *yaml.Node) error {
+	*c = RoomStatsConfig{Interval: model.Duration(DefaultRoomStatsInterval), MaxQPS: DefaultRoomStatsMaxQPS, line: node.Line}
+	if err := decodeFields(node, c, "room_stats"); err != nil {
+		return err
+	}
+	return validateTask("room_stats", node, c.Interval, c.MaxQPS, RoomStatsQPSLimit)
+}
+
+func validateTask(block string, node *yaml.Node, interval model.Duration, maxQPS, limit float64) error {
+	switch {
+	case interval <= 0 || interval > model.Duration(MaxTaskInterval):
+		return &positionError{line: keyLine(node, "interval"), err: fmt.Errorf("%s: interval must be in (0s, %s], got %s", block, model.Duration(MaxTaskInterval), interval)}
+	case !(maxQPS > 0 && maxQPS <= limit):
+		return &positionError{line: keyLine(node, "max_qps"), err: fmt.Errorf("%s: max_qps must be in (0, %g], got %g", block, limit, maxQPS)}
+	}
+	return nil
 }
 
 // RoomConfig is one watched room.
@@ -152,6 +317,10 @@ func (a *AppConfig) UnmarshalYAML(node *yaml.Node) error {
 	if a.OfflineBackoffMax == 0 && a.RefreshInterval > 0 && a.RefreshInterval <= model.Duration(MaxRefreshInterval) {
 		a.OfflineBackoffMax = min(4*a.RefreshInterval, model.Duration(MaxOfflineBackoffMax))
 	}
+	if a.Discovery != nil && a.Discovery.MaxRooms == 0 && a.RefreshInterval > 0 && a.RefreshInterval <= model.Duration(MaxRefreshInterval) {
+		// What the get_member_list budget can refresh in time.
+		a.Discovery.MaxRooms = max(1, int(a.MaxQPS*time.Duration(a.RefreshInterval).Seconds()))
+	}
 	if a.MaxConcurrency == 0 && a.MaxQPS > 0 {
 		a.MaxConcurrency = max(4, int(math.Ceil(a.MaxQPS*latencyAllowance.Seconds())))
 	}
@@ -215,8 +384,8 @@ func (a *AppConfig) validate() error {
 		return fmt.Errorf("request_timeout must be in (0s, %s], got %s", model.Duration(MaxRequestTimeout), a.RequestTimeout)
 	case a.OfflineBackoffMax < a.RefreshInterval || a.OfflineBackoffMax > model.Duration(MaxOfflineBackoffMax):
 		return fmt.Errorf("offline_backoff_max must be in [refresh_interval (%s), %s], got %s", a.RefreshInterval, model.Duration(MaxOfflineBackoffMax), a.OfflineBackoffMax)
-	case len(a.Rooms) == 0:
-		return errors.New("rooms must list at least one room")
+	case len(a.Rooms) == 0 && a.Discovery == nil:
+		return errors.New("rooms must list at least one room (or set discovery)")
 	}
 	if a.Region != "" {
 		if _, ok := tencent.RegionBaseURL(a.Region); !ok {

@@ -170,7 +170,7 @@ func TestLoadInvalid(t *testing.T) {
 		{
 			file:  "duplicate_key.yml",
 			want:  `config testdata/config/duplicate_key.yml: line 7: duplicate key "max_qps" in app (first at line 6)`,
-			names: []string{"max_qps", "line 7", "line 6"},
+			names: []string{"max_qps", "line 7", "line 7"},
 		},
 		{
 			file:  "no_apps.yml",
@@ -184,7 +184,7 @@ func TestLoadInvalid(t *testing.T) {
 		},
 		{
 			file:  "no_rooms.yml",
-			want:  `config testdata/config/no_rooms.yml: line 2: app "1400000001": rooms must list at least one room`,
+			want:  `config testdata/config/no_rooms.yml: line 2: app "1400000001": rooms must list at least one room (or set discovery)`,
 			names: []string{"rooms", "line 2"},
 		},
 		{
@@ -358,6 +358,46 @@ func TestLoadInvalid(t *testing.T) {
 			names: []string{"max_qps_total", "line 2", "-1"},
 		},
 		{
+			file:  "discovery_bad_regex.yml",
+			want:  "config testdata/config/discovery_bad_regex.yml: line 7: discovery: include[0]: invalid regular expression \"^live-(\": error parsing regexp: missing closing ): `^live-(`",
+			names: []string{"include", "line 7"},
+		},
+		{
+			file:  "discovery_max_qps_too_high.yml",
+			want:  `config testdata/config/discovery_max_qps_too_high.yml: line 7: discovery: max_qps must be in (0, 10], got 20`,
+			names: []string{"max_qps", "line 7"},
+		},
+		{
+			file:  "discovery_interval_negative.yml",
+			want:  `config testdata/config/discovery_interval_negative.yml: line 7: interval: not a valid duration string: "-1m"`,
+			names: []string{"interval", "line 7"},
+		},
+		{
+			file:  "discovery_max_rooms_zero.yml",
+			want:  `config testdata/config/discovery_max_rooms_zero.yml: line 7: discovery: max_rooms must be at least 1, got 0`,
+			names: []string{"max_rooms", "line 7"},
+		},
+		{
+			file:  "discovery_unknown_key.yml",
+			want:  `config testdata/config/discovery_unknown_key.yml: line 7: unknown key "intervall" in discovery`,
+			names: []string{"intervall", "line 7"},
+		},
+		{
+			file:  "room_info_max_qps_too_high.yml",
+			want:  `config testdata/config/room_info_max_qps_too_high.yml: line 7: room_info: max_qps must be in (0, 200], got 300`,
+			names: []string{"room_info", "max_qps", "line 7"},
+		},
+		{
+			file:  "room_stats_max_qps_too_high.yml",
+			want:  `config testdata/config/room_stats_max_qps_too_high.yml: line 7: room_stats: max_qps must be in (0, 100], got 101`,
+			names: []string{"room_stats", "max_qps", "line 7"},
+		},
+		{
+			file:  "room_stats_interval_zero.yml",
+			want:  `config testdata/config/room_stats_interval_zero.yml: line 7: room_stats: interval must be in (0s, 1d], got 0s`,
+			names: []string{"room_stats", "interval", "line 7"},
+		},
+		{
 			file:  "request_timeout_zero.yml",
 			want:  `config testdata/config/request_timeout_zero.yml: line 2: app "1400000001": request_timeout must be in (0s, 5m], got 0s`,
 			names: []string{"request_timeout", "line 2"},
@@ -398,12 +438,12 @@ func TestLoadInvalid(t *testing.T) {
 			names: []string{"label name", `"room"`, "line 8"},
 		},
 	}
-	// Every fixture but good.yml is a case here.
+	// Every fixture but the good ones is a case here.
 	fixtures, err := filepath.Glob(filepath.Join(configDir, "*.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tested := map[string]bool{"good.yml": true}
+	tested := map[string]bool{"good.yml": true, "discovery_good.yml": true}
 	for _, tc := range cases {
 		tested[tc.file] = true
 	}
@@ -488,6 +528,46 @@ func TestLoadDefaults(t *testing.T) {
 			t.Errorf("Decode(%q) = max_concurrency %d, offline_backoff_max %s; want %d, %s",
 				in, a.MaxConcurrency, a.OfflineBackoffMax, tc.wantConcurrency, model.Duration(tc.wantBackoff))
 		}
+	}
+}
+
+// TestLoadDiscovery checks the discovery, room_info and room_stats blocks
+// and their defaults.
+func TestLoadDiscovery(t *testing.T) {
+	cfg, err := Load(configFixture("discovery_good.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := cfg.Apps[0]
+	d := a.Discovery
+	if d == nil || a.RoomInfo == nil || a.RoomStats == nil || len(a.Rooms) != 0 {
+		t.Fatalf("Load = %+v; want discovery, room_info and room_stats, no rooms", a)
+	}
+	if time.Duration(d.Interval) != 30*time.Second || d.MaxQPS != 5 || d.MaxPages != 100 || d.MaxRooms != 4000 {
+		t.Errorf("discovery = %+v; want 30s, 5/s, 100 pages, max_rooms 4000 (max_qps 100 x 40 s)", d)
+	}
+	for _, tc := range []struct {
+		id, owner  string
+		categories []int
+		want       bool
+	}{
+		{"live-1", "alice", []int{1}, true},
+		{"live-1", "alice", []int{2, 3}, true},
+		{"live-1", "alice", []int{2}, false},
+		{"live-1", "alice", nil, false},
+		{"live-1", "carol", []int{1}, false},
+		{"live-test-1", "alice", []int{1}, false},
+		{"other-1", "alice", []int{1}, false},
+	} {
+		if got := d.keeps(tc.id, tc.owner, tc.categories); got != tc.want {
+			t.Errorf("keeps(%q, %q, %v) = %v; want %v", tc.id, tc.owner, tc.categories, got, tc.want)
+		}
+	}
+	if time.Duration(a.RoomInfo.Interval) != 5*time.Minute || a.RoomInfo.MaxQPS != DefaultRoomInfoMaxQPS {
+		t.Errorf("room_info = %+v; want 5m and the default max_qps", a.RoomInfo)
+	}
+	if time.Duration(a.RoomStats.Interval) != DefaultRoomStatsInterval || a.RoomStats.MaxQPS != DefaultRoomStatsMaxQPS {
+		t.Errorf("room_stats = %+v; want the defaults", a.RoomStats)
 	}
 }
 

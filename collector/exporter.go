@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"math"
 	"slices"
 	"strconv"
 	"sync"
@@ -100,9 +101,25 @@ func InShard(sdkAppID uint64, roomID string, index, count int) bool {
 }
 
 // commandLimits are an app's per-command ceilings for this exporter.
+// Every command has a gate, configured or not, so that a later
+// configuration can turn a command on without a new set of gates.
 func (e *Exporter) commandLimits(ac *AppConfig) map[string]float64 {
+	list, info, stats := DefaultDiscoveryMaxQPS, DefaultRoomInfoMaxQPS, DefaultRoomStatsMaxQPS
+	if ac.Discovery != nil {
+		list = ac.Discovery.MaxQPS
+	}
+	if ac.RoomInfo != nil {
+		info = ac.RoomInfo.MaxQPS
+	}
+	if ac.RoomStats != nil {
+		stats = ac.RoomStats.MaxQPS
+	}
+	n := float64(e.opts.ShardCount)
 	return map[string]float64{
-		tencent.CommandGetMemberList: ac.MaxQPS / float64(e.opts.ShardCount),
+		tencent.CommandGetMemberList: ac.MaxQPS / n,
+		tencent.CommandGetRoomList:   list / n,
+		tencent.CommandGetRoomInfo:   info / n,
+		tencent.CommandGetRoomStats:  stats / n,
 	}
 }
 
@@ -147,6 +164,7 @@ func (e *Exporter) ApplyConfig(cfg *Config) error {
 				gates = newAppGates(e.commandLimits(ac))
 			}
 			u.rt = newRuntime(key, gates, e.inst)
+			u.rt.shardIndex, u.rt.shardCount = e.opts.ShardIndex, e.opts.ShardCount
 		}
 		u.rt.mu.Lock()
 		u.signer, u.newCreds = u.rt.signer, u.rt.cfg == nil || !u.rt.cfg.sameCredentials(ac)
@@ -183,11 +201,12 @@ func (e *Exporter) ApplyConfig(cfg *Config) error {
 	order := make([]*appRuntime, 0, len(updates))
 	gates := make(map[uint64]*appGates, len(updates))
 	for _, u := range updates {
-		u.rt.gates.setLimits(e.commandLimits(u.ac), u.ac.MaxQPSTotal/float64(e.opts.ShardCount))
+		limits := e.commandLimits(u.ac)
+		u.rt.gates.setLimits(limits, u.ac.MaxQPSTotal/float64(e.opts.ShardCount))
 		gates[u.ac.SDKAppID] = u.rt.gates
 		labels := descs.labelPairs(u.ac.Name, u.rooms)
 		u.rt.mu.Lock()
-		u.rt.applyLocked(u, descs, labels, now)
+		u.rt.applyLocked(u, descs, labels, limits, now)
 		u.rt.mu.Unlock()
 		if u.fresh {
 			u.rt.start()
@@ -244,74 +263,121 @@ func (e *Exporter) rename(updates []*appUpdate, retired []*appRuntime) {
 	}
 }
 
-// applyLocked reconciles a runtime with its new configuration.
-func (rt *appRuntime) applyLocked(u *appUpdate, descs *roomDescs, labels [][]*dto.LabelPair, now time.Time) {
+// applyLocked reconciles a runtime with its new configuration. labels
+// are those of u.rooms, in order; limits the per-command ceilings.
+func (rt *appRuntime) applyLocked(u *appUpdate, descs *roomDescs, labels [][]*dto.LabelPair, limits map[string]float64, now time.Time) {
 	ac := u.ac
 	rt.cfg, rt.descs, rt.client, rt.signer = ac, descs, u.client, u.signer
 	rt.refresh = time.Duration(ac.RefreshInterval)
 	rt.backoffMax = time.Duration(ac.OfflineBackoffMax)
 	rt.maxConc = ac.MaxConcurrency
+	rt.discovery = ac.Discovery
 	if u.newCreds {
 		// The reload may be the fix: probe at once, one request first.
 		rt.gen++
 		rt.contact, rt.blockedUntil, rt.appBackoff, rt.noAnswer = contactUnknown, time.Time{}, 0, 0
 	}
+	rt.enabled = [numTaskKinds]bool{taskMembers: true, taskStats: ac.RoomStats != nil, taskInfo: ac.RoomInfo != nil, taskDiscovery: ac.Discovery != nil}
+	rt.interval[taskMembers] = rt.refresh
+	if ac.RoomStats != nil {
+		rt.interval[taskStats] = time.Duration(ac.RoomStats.Interval)
+	}
+	if ac.RoomInfo != nil {
+		rt.interval[taskInfo] = time.Duration(ac.RoomInfo.Interval)
+	}
+	if ac.Discovery != nil {
+		rt.interval[taskDiscovery] = time.Duration(ac.Discovery.Interval)
+	} else {
+		rt.listed, rt.skipped, rt.lastSweep = 0, 0, time.Time{}
+	}
+	for k := range numTaskKinds {
+		// Enough requests in flight that a 250 ms upstream still lets the
+		// command's max_qps through; max_concurrency for get_member_list.
+		rt.caps[k] = max(2, int(math.Ceil(limits[k.command()]*latencyAllowance.Seconds())))
+	}
+	rt.caps[taskMembers], rt.caps[taskDiscovery] = rt.maxConc, 1 // a sweep reads its pages one by one
 
-	rooms := make(map[string]*room, len(u.rooms))
-	order := make([]*room, len(u.rooms))
+	// The room set: configured rooms in order, then discovered ones.
+	order := make([]*room, 0, len(u.rooms)+len(rt.order))
+	static := make(map[string]bool, len(u.rooms))
 	for i, rc := range u.rooms {
 		r, ok := rt.rooms[rc.ID]
 		if !ok {
-			r = newRoom(rc.ID, i)
-			for k := range r.tasks {
-				t := &r.tasks[k]
-				t.due = now // due at once, yet not for scrapes that began before
-				heap.Push(&rt.queues[k], t)
-			}
+			r = rt.addRoomLocked(rc.ID, nil, now)
 		}
-		r.index, r.labels = i, labels[i]
-		rooms[rc.ID] = r
-		order[i] = r
+		r.static, r.labels = true, labels[i]
+		static[rc.ID] = true
+		order = append(order, r)
 	}
-	for id, r := range rt.rooms {
-		if _, ok := rooms[id]; ok {
-			continue
-		}
-		r.removed = true
-		for k := range r.tasks {
-			t := &r.tasks[k]
-			if t.heapIndex >= 0 {
-				heap.Remove(&rt.queues[k], t.heapIndex)
-			}
-			delete(rt.inFlight, t) // still counted in inFlightN until it completes
+	for _, r := range rt.order {
+		switch {
+		case static[r.id]:
+		case r.discovered && ac.Discovery != nil:
+			r.static, r.labels = false, descs.roomLabels(ac.Name, r.id, nil)
+			order = append(order, r)
+		default:
+			rt.removeRoomLocked(r)
 		}
 	}
-	rt.rooms, rt.order = rooms, order
+	rt.order = order
 
-	// Settings apply to existing schedules at once: no room waits longer
-	// than the new settings allow after its last attempt.
-	for k := range rt.queues {
-		for _, t := range rt.queues[k] {
-			var bound time.Time
-			switch t.outcome {
-			case outcomeOK:
-				bound = t.lastAttempt.Add(rt.refresh)
-			case outcomeRoomFact:
-				t.backoff = min(t.backoff, rt.backoffMax)
-				bound = t.lastAttempt.Add(t.backoff)
-			case outcomeTransient:
-				bound = t.lastAttempt.Add(rt.transientDelay())
-			default:
-				continue
-			}
-			if bound.Before(t.due) {
-				t.due = bound
-			}
+	// Tasks follow the commands turned on or off; settings apply to
+	// existing schedules at once: no task waits longer than the new
+	// settings allow after its last attempt.
+	for _, r := range order {
+		r.idLabels = idLabelPairs(ac.Name, r.id)
+		if !r.discovered && !rt.enabled[taskInfo] {
+			r.meta = roomMeta{} // nothing says what it is any more
 		}
+		if r.meta.known {
+			r.meta.info = nil
+			rt.infoLabelsLocked(r)
+		}
+		for k := range r.tasks {
+			rt.scheduleLocked(&r.tasks[k], now)
+		}
+	}
+	rt.scheduleLocked(&rt.sweep, now)
+	for k := range rt.queues {
 		heap.Init(&rt.queues[k])
 	}
 	for _, r := range order {
 		rt.buildRoomMetricsLocked(r)
+	}
+}
+
+// scheduleLocked queues or unqueues a task as its command is turned on or
+// off, and clamps its due time to the current settings. The caller
+// re-inits the heaps.
+func (rt *appRuntime) scheduleLocked(t *task, now time.Time) {
+	k := t.kind
+	if !rt.enabled[k] {
+		if t.heapIndex >= 0 {
+			heap.Remove(&rt.queues[k], t.heapIndex)
+		}
+		return
+	}
+	if t.heapIndex < 0 && !t.inFlight {
+		if t.outcome == outcomeNone {
+			t.due = now
+		}
+		heap.Push(&rt.queues[k], t)
+	}
+	interval := rt.interval[k]
+	var bound time.Time
+	switch t.outcome {
+	case outcomeOK:
+		bound = t.lastAttempt.Add(interval)
+	case outcomeRoomFact:
+		t.backoff = min(t.backoff, max(rt.backoffMax, interval))
+		bound = t.lastAttempt.Add(t.backoff)
+	case outcomeTransient:
+		bound = t.lastAttempt.Add(rt.transientDelayOf(interval))
+	default:
+		return
+	}
+	if bound.Before(t.due) {
+		t.due = bound
 	}
 }
 

@@ -138,8 +138,15 @@ func (g *gate) wait(ctx context.Context, priority bool) (done func(), err error)
 				fresh := &gateSlot{inFlight: true}
 				g.slots[g.next] = fresh
 				g.next = (g.next + 1) % len(g.slots)
-				// Burst 1: the next request waits a full interval.
-				g.nextStart = now.Add(time.Duration(float64(time.Second) / g.current))
+				// Burst 1 on a schedule: the next request may start one
+				// interval after this one's slot, however late this one
+				// woke, so wake-up delays do not add up; after an idle
+				// interval the schedule starts again from now.
+				interval := time.Duration(float64(time.Second) / g.current)
+				if now.Sub(g.nextStart) >= interval {
+					g.nextStart = now
+				}
+				g.nextStart = g.nextStart.Add(interval)
 				leave()
 				g.mu.Unlock()
 				return func() { g.complete(fresh) }, nil

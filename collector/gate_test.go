@@ -80,32 +80,46 @@ func TestGateWaitHonoursContext(t *testing.T) {
 
 // TestGateIsFIFO checks that requests pass a busy gate in the order they
 // arrived, so no room can lose the race for the next slot again and again.
+// Both the pacing and the completion window must keep the order: with 3
+// slots and requests held 200 ms, later requests wait for completions.
 func TestGateIsFIFO(t *testing.T) {
-	g := newGate(20) // one request per 50 ms
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	const n = 8
-	order := make(chan int, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			done, err := g.wait(ctx, false)
-			if err != nil {
-				t.Error(err)
-				return
+	for _, tc := range []struct {
+		name string
+		qps  float64
+		hold time.Duration
+	}{
+		{"pacing", 20, 0},
+		{"completion window", 3, 200 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newGate(tc.qps)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			const n = 8
+			order := make(chan int, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					done, err := g.wait(ctx, false)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					order <- i
+					time.Sleep(tc.hold)
+					done()
+				})
+				time.Sleep(5 * time.Millisecond) // arrive in order, all within the first interval
 			}
-			order <- i
-			done()
+			wg.Wait()
+			close(order)
+			want := 0
+			for got := range order {
+				if got != want {
+					t.Fatalf("request %d passed the gate in position %d; want arrival order", got, want)
+				}
+				want++
+			}
 		})
-		time.Sleep(5 * time.Millisecond) // arrive in order, all within the first interval
-	}
-	wg.Wait()
-	close(order)
-	want := 0
-	for got := range order {
-		if got != want {
-			t.Fatalf("request %d passed the gate in position %d; want arrival order", got, want)
-		}
-		want++
 	}
 }

@@ -42,6 +42,41 @@ var (
 		prometheus.BuildFQName(namespace, "app", "rooms"),
 		"Number of rooms watched for the app by this exporter (its shard).",
 		[]string{appLabel}, nil)
+	discoveryRoomsDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "discovery", "rooms"),
+		"Rooms the last successful get_room_list sweep listed that pass the discovery filters, before the max_rooms cap (the same on every shard).",
+		[]string{appLabel}, nil)
+	discoverySkippedDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "discovery", "rooms_skipped"),
+		"Rooms that pass the discovery filters but are not watched because of max_rooms (the lowest ViewCount first).",
+		[]string{appLabel}, nil)
+	discoveryLastSuccessDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "discovery", "last_success_timestamp_seconds"),
+		"Unix time at which the last successful get_room_list sweep ended.",
+		[]string{appLabel}, nil)
+)
+
+// Room metadata families carry only app and room (and room_info its
+// attributes): a room's title or owner must not split its measured series.
+var (
+	idLabelNames   = []string{appLabel, roomLabel}
+	infoLabelNames = []string{appLabel, roomLabel, "name", "owner", "category", "type"}
+
+	roomInfoDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "room", "info"),
+		"Room metadata, value 1: name and owner from get_room_list or get_room_info, category (its ints joined with ,), type (empty until get_room_info has answered). Join on app and room.",
+		infoLabelNames, nil)
+	roomMaxMembersDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "room", "max_members"),
+		"Maximum number of members of the room (MaxMemberCount from get_room_info).",
+		idLabelNames, nil)
+	roomMaxSeatsDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "room", "max_seats"),
+		"Maximum number of seats of the room (MaxSeatCount from get_room_info).",
+		idLabelNames, nil)
+	roomCreatedDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "room", "created_timestamp_seconds"),
+		"Unix time at which the room was created (CreateTime).",
+		idLabelNames, nil)
+	roomViewsDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "room", "views"),
+		"The room's ViewCount from the latest get_room_list or get_room_info answer; the upstream documents it as the room's view count, which orders the listing, and does not define it further.",
+		idLabelNames, nil)
 )
 
 // otherCode is the code label of any failure outside the closed set.
@@ -71,10 +106,19 @@ var DurationBuckets = []float64{.01, .025, .05, .1, .2, .35, .5, .75, 1, 2, 3, 5
 // instruments are the long-lived metrics of an Exporter; they survive
 // reloads.
 type instruments struct {
-	errors   *prometheus.CounterVec
-	duration *prometheus.HistogramVec
-	deferred *prometheus.CounterVec
+	errors      *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	deferred    *prometheus.CounterVec
+	sweeps      *prometheus.CounterVec
+	statsResets *prometheus.CounterVec
 }
+
+// Results of a discovery sweep.
+const (
+	sweepOK        = "ok"
+	sweepError     = "error"
+	sweepTruncated = "truncated"
+)
 
 func newInstruments() *instruments {
 	return &instruments{
@@ -97,6 +141,16 @@ func newInstruments() *instruments {
 			Name:      "rooms_deferred_total",
 			Help:      "Room refreshes a scrape could not wait for because its time budget ran out (each counted once, however many scrapes waited); those rooms were served from cache.",
 		}, []string{appLabel}),
+		sweeps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Name:      "discovery_sweeps_total",
+			Help:      "get_room_list sweeps by result: ok, error (the room set is kept), truncated (max_pages reached: rooms read are added, none removed).",
+		}, []string{appLabel, "result"}),
+		statsResets: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Name:      "room_stats_resets_total",
+			Help:      "Times a room's get_room_stats counters went down while the room had not ended: an upstream inconsistency (the counters are exposed as they are).",
+		}, []string{appLabel}),
 	}
 }
 
@@ -104,6 +158,8 @@ func (in *instruments) collect(ch chan<- prometheus.Metric) {
 	in.errors.Collect(ch)
 	in.duration.Collect(ch)
 	in.deferred.Collect(ch)
+	in.sweeps.Collect(ch)
+	in.statsResets.Collect(ch)
 }
 
 // forget drops the series of an app that is no longer configured.
@@ -111,6 +167,8 @@ func (in *instruments) forget(app string) {
 	in.errors.DeletePartialMatch(prometheus.Labels{appLabel: app})
 	in.duration.DeletePartialMatch(prometheus.Labels{appLabel: app})
 	in.deferred.DeletePartialMatch(prometheus.Labels{appLabel: app})
+	in.sweeps.DeletePartialMatch(prometheus.Labels{appLabel: app})
+	in.statsResets.DeletePartialMatch(prometheus.Labels{appLabel: app})
 }
 
 // roomDescs are the room-level descriptors of one configuration: their
@@ -122,6 +180,28 @@ type roomDescs struct {
 	up          *prometheus.Desc
 	exists      *prometheus.Desc
 	lastSuccess *prometheus.Desc
+	stats       [numStats]*prometheus.Desc
+}
+
+// The get_room_stats counters, in the order of roomDescs.stats.
+const (
+	statViewers = iota
+	statLikes
+	statMessages
+	statGifts
+	statGiftCoins
+	statGiftSenders
+	numStats
+)
+
+// statsFamilies name and describe the get_room_stats counters.
+var statsFamilies = [numStats]struct{ name, help string }{
+	{"viewers_total", "Viewers the room has had since it was created (TotalViewers from get_room_stats)."},
+	{"likes_total", "Likes the room has received since it was created (TotalLikesReceived from get_room_stats)."},
+	{"messages_total", "Chat messages sent in the room since it was created (TotalMsgCount from get_room_stats)."},
+	{"gifts_total", "Gifts sent in the room since it was created (TotalGiftsSent from get_room_stats)."},
+	{"gift_coins_total", "Coins' worth of gifts sent in the room since it was created (TotalGiftCoins from get_room_stats)."},
+	{"gift_senders_total", "Distinct accounts that sent gifts in the room since it was created (TotalUniqueGiftSenders from get_room_stats)."},
 }
 
 func newRoomDescs(cfg *Config) *roomDescs {
@@ -136,7 +216,12 @@ func newRoomDescs(cfg *Config) *roomDescs {
 	slices.Sort(extra)
 	extra = slices.Compact(extra)
 	labels := append([]string{appLabel, roomLabel}, extra...)
+	var stats [numStats]*prometheus.Desc
+	for i, f := range statsFamilies {
+		stats[i] = prometheus.NewDesc(prometheus.BuildFQName(namespace, "room", f.name), f.help+" Up to room_stats.interval old.", labels, nil)
+	}
 	return &roomDescs{
+		stats: stats,
 		extra: extra,
 		members: prometheus.NewDesc(prometheus.BuildFQName(namespace, "room", "members"),
 			"People in the room (MemberCount) from the last successful answer, which may be up to refresh_interval old (see the last success timestamp). Absent while the room does not exist or is not a live room.",
@@ -183,14 +268,22 @@ func (d *roomDescs) labelPairs(app string, rooms []RoomConfig) [][]*dto.LabelPai
 	return out
 }
 
+// roomLabels builds the label pairs of one room (a discovered one, or one
+// added between configurations).
+func (d *roomDescs) roomLabels(app, id string, labels map[string]string) []*dto.LabelPair {
+	return d.labelPairs(app, []RoomConfig{{ID: id, Labels: labels}})[0]
+}
+
 // roomSeries is one series of a room as of one refresh. It implements
 // prometheus.Metric like a const metric, but shares the room's label
 // pairs and lives inside the room's snapshot.
 type roomSeries struct {
-	desc   *prometheus.Desc
-	labels []*dto.LabelPair
-	value  float64
-	gauge  dto.Gauge // points at value
+	desc      *prometheus.Desc
+	labels    []*dto.LabelPair
+	value     float64
+	isCounter bool
+	gauge     dto.Gauge   // points at value
+	counter   dto.Counter // points at value
 }
 
 func (s *roomSeries) Desc() *prometheus.Desc { return s.desc }
@@ -198,19 +291,36 @@ func (s *roomSeries) Desc() *prometheus.Desc { return s.desc }
 func (s *roomSeries) Write(m *dto.Metric) error {
 	// Shared and never modified, as client_golang's const metrics do.
 	m.Label = s.labels
-	m.Gauge = &s.gauge
+	if s.isCounter {
+		m.Counter = &s.counter
+	} else {
+		m.Gauge = &s.gauge
+	}
 	return nil
 }
 
-// roomSnapshot is what a room exposes until its next refresh.
+// roomSnapshot is what one source (members, metadata or stats) of a room
+// exposes until its next refresh. Its series never move: they are built
+// in place in an array of the size needed.
 type roomSnapshot struct {
-	series [4]roomSeries
-	n      int
+	series []roomSeries
+}
+
+// newRoomSnapshot makes room for n series.
+func newRoomSnapshot(n int) *roomSnapshot {
+	return &roomSnapshot{series: make([]roomSeries, 0, n)}
 }
 
 func (s *roomSnapshot) add(desc *prometheus.Desc, labels []*dto.LabelPair, v float64) {
-	rs := &s.series[s.n]
+	s.series = s.series[:len(s.series)+1] // within capacity: nothing moves
+	rs := &s.series[len(s.series)-1]
 	rs.desc, rs.labels, rs.value = desc, labels, v
 	rs.gauge.Value = &rs.value
-	s.n++
+}
+
+func (s *roomSnapshot) addCounter(desc *prometheus.Desc, labels []*dto.LabelPair, v float64) {
+	s.series = s.series[:len(s.series)+1]
+	rs := &s.series[len(s.series)-1]
+	rs.desc, rs.labels, rs.value, rs.isCounter = desc, labels, v, true
+	rs.counter.Value = &rs.value
 }

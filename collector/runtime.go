@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -55,12 +56,17 @@ const (
 // room is one watched room and what is known of it. Fields are guarded by
 // the owning runtime's mu; snapshot is read by scrapes without locks.
 type room struct {
-	id      string
-	index   int              // position in the configuration: ties, order
-	labels  []*dto.LabelPair // app, room and extra labels
-	removed bool             // dropped by a reload: answers in flight are discarded
+	id       string
+	index    int              // position: ties between equally due tasks
+	labels   []*dto.LabelPair // app, room and extra labels
+	idLabels []*dto.LabelPair // app and room: metadata families
+	removed  bool             // dropped: answers in flight are discarded
 
-	tasks [numTaskKinds]task
+	static     bool // configured: always watched, keeps its labels
+	discovered bool // listed by a discovery sweep
+	missed     int  // successful sweeps in a row that did not list it
+
+	tasks [numRoomTaskKinds]task
 
 	exists      int8
 	attempted   bool // get_member_list has answered or failed at least once
@@ -69,7 +75,29 @@ type room struct {
 	members     int
 	lastSuccess time.Time
 
-	snapshot atomic.Pointer[roomSnapshot] // built once per change, served by every scrape
+	meta     roomMeta
+	stats    tencent.RoomStats
+	hasStats bool
+
+	// Built once per change, served by every scrape.
+	snapshot      atomic.Pointer[roomSnapshot] // members, up, exists, last success
+	metaSnapshot  atomic.Pointer[roomSnapshot] // info, capacity, creation, views
+	statsSnapshot atomic.Pointer[roomSnapshot] // engagement counters
+}
+
+// roomMeta is what get_room_list and get_room_info say of a room.
+type roomMeta struct {
+	known      bool // from a listing or get_room_info
+	name       string
+	owner      string
+	category   string // ints joined with ","
+	created    int64
+	views      int64
+	hasInfo    bool // get_room_info answered
+	roomType   string
+	maxMembers int
+	maxSeats   int
+	info       []*dto.LabelPair // room_info's labels, rebuilt when they change
 }
 
 func newRoom(id string, index int) *room {
@@ -115,33 +143,49 @@ type appRuntime struct {
 	wake   chan struct{}
 	wg     sync.WaitGroup
 
-	mu         sync.Mutex
-	retired    bool
-	name       string
-	logger     *slog.Logger
-	cfg        *AppConfig
-	descs      *roomDescs
-	refresh    time.Duration
-	backoffMax time.Duration
-	maxConc    int
-	client     *tencent.Client
-	signer     *tencent.Signer
-	gen        uint64 // credentials generation: answers to older ones say nothing of the app
-	rooms      map[string]*room
-	order      []*room // configuration order; replaced, never modified, so scrapes may hold it
-	queues     [numTaskKinds]taskQueue
-	inFlight   map[*task]struct{}
-	inFlightN  int           // requests in flight, those of removed rooms included
-	progress   chan struct{} // closed and replaced whenever a fetch completes
-	lastDemand time.Time
-	waiters    int // scrapes waiting now: demand while they wait
+	mu            sync.Mutex
+	retired       bool
+	name          string
+	logger        *slog.Logger
+	cfg           *AppConfig
+	descs         *roomDescs
+	refresh       time.Duration
+	backoffMax    time.Duration
+	maxConc       int
+	client        *tencent.Client
+	signer        *tencent.Signer
+	gen           uint64 // credentials generation: answers to older ones say nothing of the app
+	rooms         map[string]*room
+	order         []*room // static rooms in configuration order, then discovered ones; replaced, never modified, so scrapes may hold it
+	nextIndex     int     // index of the next room added
+	queues        [numTaskKinds]taskQueue
+	enabled       [numTaskKinds]bool
+	interval      [numTaskKinds]time.Duration
+	caps          [numTaskKinds]int // requests in flight per kind
+	inFlight      map[*task]struct{}
+	inFlightN     int // requests in flight, those of removed rooms included
+	inFlightK     [numTaskKinds]int
+	sweep         task // the discovery task
+	discovery     *DiscoveryConfig
+	listed        int       // rooms the last successful sweep kept, before max_rooms
+	skipped       int       // of those, rooms beyond max_rooms
+	lastSweep     time.Time // end of the last successful sweep
+	loggedSkipped int       // skipped as last logged
+	shardIndex    int
+	shardCount    int
+	progress      chan struct{} // closed and replaced whenever a fetch completes
+	lastDemand    time.Time
+	waiters       int // scrapes waiting now: demand while they wait
 
-	contact      contact
-	up           bool
-	blockedUntil time.Time
-	appBackoff   time.Duration
-	noAnswer     int                    // failures without an answer in a row
-	warned       map[warnKey]*warnState // failures logged, for rate limiting and recovery
+	contact       contact
+	up            bool
+	blockedUntil  time.Time
+	appBackoff    time.Duration
+	noAnswer      int                    // failures without an answer in a row
+	warned        map[warnKey]*warnState // failures logged, for rate limiting and recovery
+	lastError     *ErrorStatus
+	deferredTotal int
+	calls         [numTaskKinds]callCounter
 }
 
 type warnKey struct{ command, code string }
@@ -166,6 +210,7 @@ func newRuntime(key runtimeKey, gates *appGates, inst *instruments) *appRuntime 
 		up:       true,
 		warned:   map[warnKey]*warnState{},
 	}
+	rt.sweep = task{kind: taskDiscovery, heapIndex: -1}
 	rt.ctx, rt.cancel = context.WithCancel(context.Background())
 	return rt
 }
@@ -231,6 +276,11 @@ func (rt *appRuntime) observe(ri tencent.RequestInfo) {
 	defer rt.mu.Unlock()
 	if !rt.retired {
 		rt.inst.duration.WithLabelValues(rt.name, ri.Command).Observe(ri.Duration.Seconds())
+		for k := range numTaskKinds {
+			if k.command() == ri.Command {
+				rt.calls[k].add(time.Now())
+			}
+		}
 	}
 }
 
@@ -281,17 +331,15 @@ func (rt *appRuntime) nextLocked(now time.Time) (*task, time.Duration) {
 	if now.Before(rt.blockedUntil) {
 		return nil, min(wait, rt.blockedUntil.Sub(now))
 	}
-	limit := rt.maxConc
-	if rt.contact != contactAccepted {
-		limit = 1 // one probe until the upstream accepts the credentials
+	if rt.contact != contactAccepted && rt.inFlightN >= 1 {
+		return nil, wait // one probe until the upstream accepts the credentials
 	}
-	if rt.inFlightN >= limit {
-		return nil, wait // a completion wakes the worker
-	}
+	// Each kind has its own cap, so no command starves another of slots
+	// while its requests wait at their own gate.
 	for k := range rt.queues {
 		q := &rt.queues[k]
-		if len(*q) == 0 {
-			continue
+		if len(*q) == 0 || rt.inFlightK[k] >= rt.caps[k] {
+			continue // a completion wakes the worker
 		}
 		if top := (*q)[0]; top.due.After(now) {
 			wait = min(wait, top.due.Sub(now))
@@ -301,6 +349,7 @@ func (rt *appRuntime) nextLocked(now time.Time) (*task, time.Duration) {
 		t.inFlight = true
 		rt.inFlight[t] = struct{}{}
 		rt.inFlightN++
+		rt.inFlightK[k]++
 		return t, 0
 	}
 	return nil, wait
@@ -320,11 +369,21 @@ func (rt *appRuntime) fetch(t *task, client *tencent.Client, gen uint64) {
 	switch t.kind {
 	case taskMembers:
 		list, err := client.GetMemberList(ctx, t.room.id)
-		rt.complete(t, gen, err, started(), func(r *room, now time.Time) {
+		rt.complete(t, gen, err, started(), func(now time.Time) {
+			r := t.room
 			r.attempted, r.up, r.hasCount = true, true, true
 			r.members = list.MemberCount
 			r.lastSuccess = now
 		})
+	case taskStats:
+		stats, err := client.GetRoomStats(ctx, t.room.id)
+		rt.complete(t, gen, err, started(), func(time.Time) { rt.applyStatsLocked(t.room, stats) })
+	case taskInfo:
+		info, err := client.GetRoomInfo(ctx, t.room.id)
+		rt.complete(t, gen, err, started(), func(time.Time) { rt.applyInfoLocked(t.room, info) })
+	case taskDiscovery:
+		res, err := rt.runSweep(ctx, client)
+		rt.complete(t, gen, err, started(), func(now time.Time) { rt.applySweepLocked(res, now) })
 	default:
 		rt.complete(t, gen, errors.New("unknown task kind"), started(), nil)
 	}
@@ -349,7 +408,7 @@ func (rt *appRuntime) gateWait(ctx context.Context, command string) (func(), err
 // counting from when the request started, so a room is asked once per
 // refresh_interval whatever the latency. apply stores a successful answer
 // in the room.
-func (rt *appRuntime) complete(t *task, gen uint64, err error, started time.Time, apply func(*room, time.Time)) {
+func (rt *appRuntime) complete(t *task, gen uint64, err error, started time.Time, apply func(time.Time)) {
 	now := time.Now()
 	rt.mu.Lock()
 	defer func() {
@@ -359,15 +418,17 @@ func (rt *appRuntime) complete(t *task, gen uint64, err error, started time.Time
 		rt.signal()
 	}()
 	rt.inFlightN--
+	rt.inFlightK[t.kind]--
 	delete(rt.inFlight, t)
 	t.inFlight = false
 	if rt.retired {
 		return
 	}
 	r, command := t.room, t.kind.command()
+	dropped := (r != nil && r.removed) || !rt.enabled[t.kind]
 	code := tencent.ErrorCode(err)
 	if code == "canceled" {
-		if !r.removed {
+		if !dropped {
 			heap.Push(&rt.queues[t.kind], t) // nothing was learnt; due as before
 		}
 		return
@@ -375,37 +436,56 @@ func (rt *appRuntime) complete(t *task, gen uint64, err error, started time.Time
 	label := metricCode(code)
 	if err != nil {
 		rt.inst.errors.WithLabelValues(rt.name, command, label).Inc()
+		rt.lastError = errorStatus(command, label, err, now)
 		if label == otherCode {
 			rt.logger.Debug("Upstream answered an undocumented error code", "command", command, "code", code, "err", err)
 		}
 	}
-	if r.removed {
-		return // dropped by a reload while in flight: the answer is discarded
+	if err != nil && t.kind == taskDiscovery {
+		rt.inst.sweeps.WithLabelValues(rt.name, sweepError).Inc() // the room set is kept
+	}
+	if dropped {
+		return // the room or the command was dropped while in flight: the answer is discarded
 	}
 	current := gen == rt.gen // answered with the credentials configured now
-	defer heap.Push(&rt.queues[t.kind], t)
-	defer rt.buildRoomMetricsLocked(r)
+	interval := rt.interval[t.kind]
 	t.lastAttempt = started
+	defer func() {
+		if r != nil && r.removed {
+			return // removed by this very answer
+		}
+		heap.Push(&rt.queues[t.kind], t)
+		if r != nil {
+			rt.buildRoomMetricsLocked(r)
+		}
+	}()
 
 	switch class := tencent.Classify(err); {
 	case class == tencent.ClassNone:
-		apply(r, now)
-		r.exists = existsYes
+		apply(now)
+		if r != nil {
+			r.exists = existsYes
+		}
 		t.outcome, t.backoff = outcomeOK, 0
-		t.due = started.Add(rt.refresh)
+		t.due = started.Add(interval)
 		if current {
 			rt.answeredLocked(now, command)
 		}
-	case class == tencent.ClassRoom:
+	case class == tencent.ClassRoom && r != nil:
 		if t.kind == taskMembers {
 			r.attempted, r.up, r.hasCount = true, false, false
 		}
 		r.exists = existsYes
 		if code == "100004" {
-			r.exists = existsNo
+			r.exists, r.hasStats = existsNo, false // ended: counters start again if it returns
+			if t.kind == taskMembers && !r.static && r.missed > 0 {
+				// A discovered room the listing no longer shows has ended.
+				rt.removeRoomLocked(r)
+				rt.order = slices.DeleteFunc(slices.Clone(rt.order), func(o *room) bool { return o == r })
+			}
 		}
 		t.outcome = outcomeRoomFact
-		t.backoff = min(max(2*t.backoff, rt.refresh), rt.backoffMax)
+		t.backoff = min(max(2*t.backoff, interval), max(rt.backoffMax, interval))
 		t.due = started.Add(t.backoff)
 		if current {
 			rt.answeredLocked(now, command)
@@ -425,7 +505,7 @@ func (rt *appRuntime) complete(t *task, gen uint64, err error, started time.Time
 			rt.gates.slowDown(command, isAppRateLimited(err), now)
 			t.due = now // the slower gate paces the retry
 		} else {
-			t.due = started.Add(rt.transientDelay())
+			t.due = started.Add(rt.transientDelayOf(interval))
 		}
 		var tErr *tencent.TransportError
 		switch {
@@ -445,7 +525,11 @@ func isAppRateLimited(err error) bool {
 }
 
 func (rt *appRuntime) transientDelay() time.Duration {
-	return max(rt.refresh/transientRetryFactor, minTransientRetry)
+	return rt.transientDelayOf(rt.refresh)
+}
+
+func (rt *appRuntime) transientDelayOf(interval time.Duration) time.Duration {
+	return max(interval/transientRetryFactor, minTransientRetry)
 }
 
 // answeredLocked notes that the upstream accepted the app's credentials.
@@ -535,7 +619,7 @@ func (rt *appRuntime) warnLocked(now time.Time, level slog.Level, command, code 
 // scrapes only pass them on.
 func (rt *appRuntime) buildRoomMetricsLocked(r *room) {
 	d := rt.descs
-	s := &roomSnapshot{}
+	s := newRoomSnapshot(4)
 	if r.hasCount && r.exists != existsNo {
 		s.add(d.members, r.labels, float64(r.members))
 	}
@@ -549,6 +633,33 @@ func (rt *appRuntime) buildRoomMetricsLocked(r *room) {
 		s.add(d.lastSuccess, r.labels, float64(r.lastSuccess.UnixNano())/1e9)
 	}
 	r.snapshot.Store(s)
+
+	if m := &r.meta; m.known && r.exists != existsNo {
+		s := newRoomSnapshot(5)
+		s.add(roomInfoDesc, m.info, 1)
+		if m.hasInfo {
+			s.add(roomMaxMembersDesc, r.idLabels, float64(m.maxMembers))
+			s.add(roomMaxSeatsDesc, r.idLabels, float64(m.maxSeats))
+		}
+		if m.created > 0 {
+			s.add(roomCreatedDesc, r.idLabels, float64(m.created))
+		}
+		s.add(roomViewsDesc, r.idLabels, float64(m.views))
+		r.metaSnapshot.Store(s)
+	} else {
+		r.metaSnapshot.Store(nil)
+	}
+
+	if r.hasStats && r.exists != existsNo && rt.enabled[taskStats] {
+		st := &r.stats
+		s := newRoomSnapshot(numStats)
+		for i, v := range [numStats]int64{st.TotalViewers, st.TotalLikesReceived, st.TotalMsgCount, st.TotalGiftsSent, st.TotalGiftCoins, st.TotalUniqueGiftSenders} {
+			s.addCounter(d.stats[i], r.labels, float64(v))
+		}
+		r.statsSnapshot.Store(s)
+	} else {
+		r.statsSnapshot.Store(nil)
+	}
 }
 
 // demand records that a scrape arrived and waits: the worker calls
@@ -598,6 +709,7 @@ func (rt *appRuntime) awaitRefresh(ctx context.Context, t0 time.Time) {
 			}
 			if n > 0 {
 				rt.inst.deferred.WithLabelValues(rt.name).Add(float64(n))
+				rt.deferredTotal += n
 			}
 			rt.mu.Unlock()
 			return
@@ -655,21 +767,40 @@ func (rt *appRuntime) view() appView {
 	return appView{rt: rt, rooms: rt.order}
 }
 
-// collect sends the view's room metrics and app-level gauges.
+// collect sends the view's room metrics and app-level gauges, one source
+// at a time so that each family's series arrive together.
 func (v appView) collect(ch chan<- prometheus.Metric) {
-	for _, r := range v.rooms {
-		if s := r.snapshot.Load(); s != nil {
-			for i := range s.n {
-				ch <- &s.series[i]
+	for _, snapshot := range []func(*room) *roomSnapshot{
+		func(r *room) *roomSnapshot { return r.snapshot.Load() },
+		func(r *room) *roomSnapshot { return r.metaSnapshot.Load() },
+		func(r *room) *roomSnapshot { return r.statsSnapshot.Load() },
+	} {
+		for _, r := range v.rooms {
+			if s := snapshot(r); s != nil {
+				for i := range s.series {
+					ch <- &s.series[i]
+				}
 			}
 		}
 	}
 	rt := v.rt
 	rt.mu.Lock()
 	name, up := rt.name, rt.up
+	discovery, listed, skipped, lastSweep := rt.discovery != nil, rt.listed, rt.skipped, rt.lastSweep
+	enabled := rt.enabled
 	rt.mu.Unlock()
+	if discovery {
+		ch <- prometheus.MustNewConstMetric(discoveryRoomsDesc, prometheus.GaugeValue, float64(listed), name)
+		ch <- prometheus.MustNewConstMetric(discoverySkippedDesc, prometheus.GaugeValue, float64(skipped), name)
+		if !lastSweep.IsZero() {
+			ch <- prometheus.MustNewConstMetric(discoveryLastSuccessDesc, prometheus.GaugeValue, float64(lastSweep.UnixNano())/1e9, name)
+		}
+	}
 	ch <- prometheus.MustNewConstMetric(appUpDesc, prometheus.GaugeValue, boolToFloat(up), name)
 	for k := range numTaskKinds {
+		if !enabled[k] {
+			continue
+		}
 		command := k.command()
 		maxQPS, current := rt.gates.limits(command)
 		ch <- prometheus.MustNewConstMetric(appMaxQPSDesc, prometheus.GaugeValue, maxQPS, name, command)

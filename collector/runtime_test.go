@@ -641,3 +641,30 @@ func TestAppRateLimitSlowsEveryCommand(t *testing.T) {
 }
 
 var _ prometheus.Collector = (*View)(nil)
+
+// TestStatus checks what the landing page shows of an app.
+func TestStatus(t *testing.T) {
+	srv := newFake(t, 0)
+	srv.SetRoom("ok", tencenttest.Room{MemberCount: 1})
+	srv.SetRoom("bad", tencenttest.Room{ErrorCode: 100001})
+	e := newExporter(t, Options{}, appYAML("app", srv.URL, testKey, "max_qps: 40", "ok", "bad"))
+	scrape(t, e, 5*time.Second)
+	st := e.Status()
+	if len(st) != 1 {
+		t.Fatalf("Status() = %d apps; want 1", len(st))
+	}
+	a := st[0]
+	if a.Name != "app" || !a.Up || a.Rooms != 2 {
+		t.Errorf("Status()[0] = %+v; want app, up, 2 rooms", a)
+	}
+	if a.LastError == nil || a.LastError.Code != "100001" || a.LastError.RequestID == "" || a.LastError.Command != tencent.CommandGetMemberList {
+		t.Errorf("last error = %+v; want 100001 from get_member_list with a request id", a.LastError)
+	}
+	if len(a.Commands) != 1 || a.Commands[0].MaxQPS != 40 || a.Commands[0].LimiterQPS != 40 {
+		t.Errorf("commands = %+v; want get_member_list at max_qps 40", a.Commands)
+	}
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second))) // the calls' second is complete
+	if got := e.Status()[0].Commands[0].CallsPerSec; got != 0.2 {
+		t.Errorf("calls/s = %v; want 2 calls over 10 s = 0.2", got)
+	}
+}

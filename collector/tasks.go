@@ -6,16 +6,21 @@ import (
 	"github.com/tencent-live-exporter/tencent_live_exporter/tencent"
 )
 
-// taskKind is one upstream command that rooms are watched with. Each room
-// has one task per kind, with its own due time and back-off; each kind has
-// its own queue and gate. Adding a command adds a kind here, a case to
-// runtime.fetch and the fields its answers fill in room; the worker stays
-// the same.
+// taskKind is one upstream command. Each room has one task per room kind,
+// with its own due time and back-off; the app has one discovery task. Each
+// kind has its own queue, gate and concurrency cap. Adding a command adds
+// a kind here, a case to appRuntime.fetch and the fields its answers fill
+// in room; the worker stays the same.
 type taskKind int
 
 const (
 	taskMembers taskKind = iota // get_member_list: the room's member count
-	numTaskKinds
+	taskStats                   // get_room_stats: engagement counters
+	taskInfo                    // get_room_info: capacity, seats, type
+	numRoomTaskKinds
+	// taskDiscovery is get_room_list: one sweep of the app's listing.
+	taskDiscovery = numRoomTaskKinds
+	numTaskKinds  = numRoomTaskKinds + 1
 )
 
 // command is the upstream command of a task kind.
@@ -23,6 +28,12 @@ func (k taskKind) command() string {
 	switch k {
 	case taskMembers:
 		return tencent.CommandGetMemberList
+	case taskStats:
+		return tencent.CommandGetRoomStats
+	case taskInfo:
+		return tencent.CommandGetRoomInfo
+	case taskDiscovery:
+		return tencent.CommandGetRoomList
 	}
 	return "unknown"
 }
@@ -42,9 +53,10 @@ const (
 	outcomeTransient                // failed: due after refresh_interval / 4
 )
 
-// task is one (room, command) schedule.
+// task is one (room, command) schedule, or the app's discovery sweep
+// (room nil).
 type task struct {
-	room *room
+	room *room // nil for the discovery sweep
 	kind taskKind
 
 	heapIndex   int // position in the kind's queue; -1 while not queued
@@ -66,7 +78,7 @@ func (q taskQueue) Less(i, j int) bool {
 	if !q[i].due.Equal(q[j].due) {
 		return q[i].due.Before(q[j].due)
 	}
-	return q[i].room.index < q[j].room.index
+	return q[i].roomIndex() < q[j].roomIndex()
 }
 func (q taskQueue) Swap(i, j int) {
 	q[i], q[j] = q[j], q[i]
@@ -85,4 +97,11 @@ func (q *taskQueue) Pop() any {
 	*q = old[:len(old)-1]
 	t.heapIndex = -1
 	return t
+}
+
+func (t *task) roomIndex() int {
+	if t.room == nil {
+		return -1
+	}
+	return t.room.index
 }

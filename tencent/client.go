@@ -30,8 +30,20 @@ const (
 	DefaultUserAgent = "tencent_live_exporter"
 )
 
-// CommandGetMemberList is the command whose answers the exporter exposes.
-const CommandGetMemberList = "get_member_list"
+// The commands of v4/live_engine_http_srv/ the client calls. Each is also
+// the command a RequestGate and a RequestObserver are told about: the
+// upstream limits each command on its own.
+const (
+	// CommandGetMemberList counts (and lists) the people in a room: the
+	// command whose answers the exporter exists for.
+	CommandGetMemberList = "get_member_list"
+	// CommandGetRoomList lists the app's public rooms, a page at a time.
+	CommandGetRoomList = "get_room_list"
+	// CommandGetRoomInfo describes one room.
+	CommandGetRoomInfo = "get_room_info"
+	// CommandGetRoomStats reads one room's cumulative counters.
+	CommandGetRoomStats = "get_room_stats"
+)
 
 const servicePath = "/v4/live_engine_http_srv/"
 

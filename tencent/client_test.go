@@ -3,9 +3,11 @@ package tencent_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -485,5 +487,273 @@ func TestFloatErrorCodeIsRateLimit(t *testing.T) {
 	}
 	if !tencent.IsRateLimited(err) || tencent.Classify(err) != tencent.ClassTransient {
 		t.Errorf("IsRateLimited = %v, Classify = %s; want true, transient", tencent.IsRateLimited(err), tencent.Classify(err))
+	}
+}
+
+func TestGetRoomList(t *testing.T) {
+	client, fake, requests := setup(t)
+	for i := range 25 {
+		fake.SetRoom(fmt.Sprintf("room-%02d", i), tencenttest.Room{
+			ViewCount: int64(100 - i), Name: fmt.Sprintf("Room %d", i), Owner: strconv.Itoa(1000 + i),
+			OwnerAsNumber: i%2 == 0, Category: []int{i % 3}, CreateTime: int64(1700000000 + i), ActivityStatus: 1,
+		})
+	}
+	fake.SetRoom("hidden", tencenttest.Room{ViewCount: 1000, Private: true})
+
+	page1, err := client.GetRoomList(t.Context(), "", tencent.RoomListMaxCount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page1.Rooms) != 20 || page1.Next == "" || page1.RequestID == "" {
+		t.Fatalf("page 1: %d rooms, Next %q, request id %q; want 20, a Next and a request id", len(page1.Rooms), page1.Next, page1.RequestID)
+	}
+	wantFirst := tencent.RoomSummary{RoomID: "room-00", RoomName: "Room 0", Owner: "1000", Category: []int{0}, CreateTime: 1700000000, ActivityStatus: 1, ViewCount: 100}
+	if !reflect.DeepEqual(page1.Rooms[0], wantFirst) {
+		t.Errorf("first room = %+v; want %+v (Owner_Account sent as a number)", page1.Rooms[0], wantFirst)
+	}
+	if got := page1.Rooms[1].Owner; got != "1001" {
+		t.Errorf("second room's Owner = %q; want 1001 (sent as a string)", got)
+	}
+	page2, err := client.GetRoomList(t.Context(), page1.Next, tencent.RoomListMaxCount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page2.Rooms) != 5 || page2.Next != "" || page2.Rooms[4].RoomID != "room-24" {
+		t.Errorf("page 2: %+v; want room-20..room-24 and the end", page2)
+	}
+
+	// Count is clamped to what the upstream accepts.
+	for _, count := range []int{0, -3, 500} {
+		if _, err := client.GetRoomList(t.Context(), "", count); err != nil {
+			t.Errorf("GetRoomList(count %d): %v", count, err)
+		}
+	}
+	var bodies []string
+	for _, r := range requests() {
+		bodies = append(bodies, r.body)
+	}
+	want := []string{`{"Next":"","Count":20}`, `{"Next":"` + page1.Next + `","Count":20}`,
+		`{"Next":"","Count":1}`, `{"Next":"","Count":1}`, `{"Next":"","Count":20}`}
+	if !reflect.DeepEqual(bodies, want) {
+		t.Errorf("request bodies %q; want %q", bodies, want)
+	}
+
+	// A listing that never ends keeps answering a Next: a caller's page
+	// cap has to stop it.
+	fake.SetEndlessRoomList(true)
+	next := ""
+	for page := range 5 {
+		p, err := client.GetRoomList(t.Context(), next, tencent.RoomListMaxCount)
+		if err != nil || p.Next == "" {
+			t.Fatalf("endless page %d: %+v, %v; want a Next", page+1, p, err)
+		}
+		next = p.Next
+	}
+}
+
+func TestGetRoomInfo(t *testing.T) {
+	client, fake, requests := setup(t)
+	fake.SetRoom("full", tencenttest.Room{
+		Name: "Full", Owner: "144115212345", OwnerAsNumber: true, CoverURL: "https://c/x.png", Category: []int{2, 5},
+		CreateTime: 1700000123, ActivityStatus: 3, ViewCount: 42, MaxMemberCount: 100000, MaxSeatCount: 9,
+		IsSeatEnabled: true, TakeSeatMode: "FreeToTake", TakeSeatModeAsInt: true, IsMessageDisabled: true, Private: true,
+	})
+	fake.SetRoom("plain", tencenttest.Room{CreateTime: 1700000000})
+	for _, tt := range []struct {
+		id   string
+		want tencent.RoomInfo
+	}{
+		{"full", tencent.RoomInfo{RoomID: "full", RoomName: "Full", RoomType: "Live", Owner: "144115212345", CoverURL: "https://c/x.png",
+			CreateTime: 1700000123, MaxMemberCount: 100000, MaxSeatCount: 9, IsSeatEnabled: true, TakeSeatMode: "1",
+			IsMessageDisabled: true, IsPublicVisible: false, Category: []int{2, 5}, ActivityStatus: 3, ViewCount: 42}},
+		{"plain", tencent.RoomInfo{RoomID: "plain", RoomType: "Live", CreateTime: 1700000000, TakeSeatMode: "ApplyToTake", IsPublicVisible: true}},
+	} {
+		info, err := client.GetRoomInfo(t.Context(), tt.id)
+		if err != nil {
+			t.Fatalf("GetRoomInfo(%s): %v", tt.id, err)
+		}
+		if info.RequestID == "" {
+			t.Errorf("GetRoomInfo(%s): no request id", tt.id)
+		}
+		info.RequestID = ""
+		if !reflect.DeepEqual(*info, tt.want) {
+			t.Errorf("GetRoomInfo(%s) = %+v; want %+v", tt.id, *info, tt.want)
+		}
+	}
+	if body := requests()[0].body; body != `{"RoomId":"full"}` {
+		t.Errorf("request body %s", body)
+	}
+}
+
+func TestGetRoomStats(t *testing.T) {
+	client, fake, requests := setup(t)
+	set := tencenttest.RoomCounters{TotalViewers: 1024, TotalGiftsSent: 56, TotalGiftCoins: 8800, TotalUniqueGiftSenders: 12, TotalLikesReceived: 3200, TotalMsgCount: 450}
+	fake.SetRoom("set", tencenttest.Room{Stats: set})
+	stats, err := client.GetRoomStats(t.Context(), "set")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := tencent.RoomStats{TotalViewers: 1024, TotalGiftsSent: 56, TotalGiftCoins: 8800, TotalUniqueGiftSenders: 12,
+		TotalLikesReceived: 3200, TotalMsgCount: 450, RequestID: stats.RequestID}
+	if *stats != want || stats.RequestID == "" {
+		t.Errorf("GetRoomStats = %+v; want %+v and a request id", *stats, want)
+	}
+	if body := requests()[0].body; body != `{"RoomId":"set"}` {
+		t.Errorf("request body %s", body)
+	}
+
+	// The fake's own counters: everybody present at creation has viewed.
+	fake.SetRoom("grown", tencenttest.Room{MemberCount: 1000})
+	first, err := client.GetRoomStats(t.Context(), "grown")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.TotalViewers < 1000 {
+		t.Errorf("TotalViewers = %d; want at least the 1000 present", first.TotalViewers)
+	}
+	// A room deleted and created again starts from zero.
+	fake.DeleteRoom("grown")
+	fake.SetRoom("grown", tencenttest.Room{MemberCount: 1, FreezeStats: true})
+	if again, err := client.GetRoomStats(t.Context(), "grown"); err != nil || again.TotalViewers != 0 {
+		t.Errorf("recreated room: %+v, %v; want zero counters", again, err)
+	}
+}
+
+// roomCall calls one of the three room commands by name.
+func roomCall(ctx context.Context, client *tencent.Client, command, roomID string) error {
+	var err error
+	switch command {
+	case tencent.CommandGetRoomList:
+		_, err = client.GetRoomList(ctx, "", tencent.RoomListMaxCount)
+	case tencent.CommandGetRoomInfo:
+		_, err = client.GetRoomInfo(ctx, roomID)
+	case tencent.CommandGetRoomStats:
+		_, err = client.GetRoomStats(ctx, roomID)
+	}
+	return err
+}
+
+func TestRoomCommandErrors(t *testing.T) {
+	const okHead = `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","RequestId":"req-shape","Response":`
+	tests := []struct {
+		name      string
+		command   string
+		room      tencenttest.Room
+		prepare   func(*tencenttest.Fake)
+		useUp     bool // make one successful call first, using up a limit
+		wantCode  string
+		wantClass tencent.Class
+	}{
+		{"info of a room never created", tencent.CommandGetRoomInfo, tencenttest.Room{}, func(f *tencenttest.Fake) { f.DeleteRoom("r") }, false, "100004", tencent.ClassRoom},
+		{"stats of a room never created", tencent.CommandGetRoomStats, tencenttest.Room{}, func(f *tencenttest.Fake) { f.DeleteRoom("r") }, false, "100004", tencent.ClassRoom},
+		{"info of a room gone", tencent.CommandGetRoomInfo, tencenttest.Room{ErrorCode: 100004}, nil, false, "100004", tencent.ClassRoom},
+		{"stats of a room not live", tencent.CommandGetRoomStats, tencenttest.Room{ErrorCode: 100006}, nil, false, "100006", tencent.ClassRoom},
+		{"info through a failing proxy", tencent.CommandGetRoomInfo, tencenttest.Room{HTTPStatus: 502}, nil, false, "http_502", tencent.ClassTransient},
+		{"stats system error", tencent.CommandGetRoomStats, tencenttest.Room{}, func(f *tencenttest.Fake) { f.FailNextCommand(tencent.CommandGetRoomStats, "r", 100001, 1) }, false, "100001", tencent.ClassTransient},
+		{"list page failing", tencent.CommandGetRoomList, tencenttest.Room{}, func(f *tencenttest.Fake) { f.FailListPage(1, 100001, 1) }, false, "100001", tencent.ClassTransient},
+		{"list rate limited", tencent.CommandGetRoomList, tencenttest.Room{}, func(f *tencenttest.Fake) { f.SetCommandRateLimit(tencent.CommandGetRoomList, 1) }, true, "60007", tencent.ClassTransient},
+		{"info app rate limited", tencent.CommandGetRoomInfo, tencenttest.Room{}, func(f *tencenttest.Fake) { f.SetAppRateLimit(1) }, true, "60011", tencent.ClassTransient},
+		{"info without RoomInfo", tencent.CommandGetRoomInfo, tencenttest.Room{InfoRawBody: okHead + `{}}`}, nil, false, "decode", tencent.ClassTransient},
+		{"info with a negative MaxMemberCount", tencent.CommandGetRoomInfo, tencenttest.Room{InfoRawBody: okHead + `{"RoomInfo":{"RoomId":"r","MaxMemberCount":-1}}}`}, nil, false, "decode", tencent.ClassTransient},
+		{"stats missing a counter", tencent.CommandGetRoomStats, tencenttest.Room{StatsRawBody: okHead + `{"TotalViewers":1}}`}, nil, false, "decode", tencent.ClassTransient},
+		{"stats with a negative counter", tencent.CommandGetRoomStats, tencenttest.Room{StatsRawBody: okHead + `{"TotalViewers":1,"TotalGiftsSent":1,"TotalGiftCoins":1,"TotalUniqueGiftSenders":1,"TotalLikesReceived":-1,"TotalMsgCount":1}}`}, nil, false, "decode", tencent.ClassTransient},
+		{"list without RoomList", tencent.CommandGetRoomList, tencenttest.Room{}, func(f *tencenttest.Fake) { f.SetRoomListRawBody(okHead + `{"Next":""}}`) }, false, "decode", tencent.ClassTransient},
+		{"list entry without RoomId", tencent.CommandGetRoomList, tencenttest.Room{}, func(f *tencenttest.Fake) { f.SetRoomListRawBody(okHead + `{"RoomList":[{"RoomName":"x"}],"Next":""}}`) }, false, "decode", tencent.ClassTransient},
+		{"stats FAIL with a float code", tencent.CommandGetRoomStats, tencenttest.Room{StatsRawBody: `{"ActionStatus":"FAIL","ErrorCode":60007.0,"ErrorInfo":"x","RequestId":"req-shape"}`}, nil, false, "60007", tencent.ClassTransient},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var observed []tencent.RequestInfo
+			client, fake, _ := setup(t, tencent.WithRequestObserver(func(ri tencent.RequestInfo) { observed = append(observed, ri) }))
+			fake.SetRoom("r", tt.room)
+			if tt.prepare != nil {
+				tt.prepare(fake)
+			}
+			if tt.useUp {
+				if err := roomCall(t.Context(), client, tt.command, "r"); err != nil {
+					t.Fatalf("first call: %v", err)
+				}
+				observed = nil
+			}
+			err := roomCall(t.Context(), client, tt.command, "r")
+			if got := tencent.ErrorCode(err); got != tt.wantCode {
+				t.Fatalf("code = %q (%v); want %q", got, err, tt.wantCode)
+			}
+			if got := tencent.Classify(err); got != tt.wantClass {
+				t.Errorf("class = %s; want %s", got, tt.wantClass)
+			}
+			if rl := tt.wantCode == "60007" || tt.wantCode == "60011"; tencent.IsRateLimited(err) != rl {
+				t.Errorf("IsRateLimited = %v; want %v", !rl, rl)
+			}
+			var apiErr *tencent.APIError
+			var tErr *tencent.TransportError
+			switch {
+			case errors.As(err, &apiErr):
+				if apiErr.Command != tt.command || apiErr.RequestID == "" {
+					t.Errorf("APIError = %+v; want command %s and a request id", apiErr, tt.command)
+				}
+			case errors.As(err, &tErr):
+				if tErr.Command != tt.command {
+					t.Errorf("TransportError command %q; want %q", tErr.Command, tt.command)
+				}
+			}
+			if tt.wantCode == "decode" && !strings.Contains(err.Error(), "req-shape") {
+				t.Errorf("decode error %q lacks the request id", err)
+			}
+			if len(observed) != 1 || observed[0].Command != tt.command || observed[0].Err == nil {
+				t.Errorf("observer saw %+v; want one failed %s request", observed, tt.command)
+			}
+			assertClosedCode(t, err)
+			assertClean(t, err)
+		})
+	}
+}
+
+// TestRoomCommandsGateAndRetry: every request of the new commands passes the
+// gate under its own command name, and a 70001 is retried once with a fresh
+// signature, as for get_member_list.
+func TestRoomCommandsGateAndRetry(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		gated []string
+		done  int
+	)
+	client, fake, requests := setup(t,
+		tencent.WithRequestGate(func(_ context.Context, command string) (func(), error) {
+			mu.Lock()
+			gated = append(gated, command)
+			mu.Unlock()
+			return func() { mu.Lock(); done++; mu.Unlock() }, nil
+		}))
+	fake.SetRoom("r", tencenttest.Room{MemberCount: 3})
+	fake.FailListPage(1, 70001, 1)
+	fake.FailNextCommand(tencent.CommandGetRoomInfo, "r", 70001, 1)
+	fake.FailNextCommand(tencent.CommandGetRoomStats, "r", 70001, 2) // the retry fails too
+	for _, command := range []string{tencent.CommandGetRoomList, tencent.CommandGetRoomInfo} {
+		if err := roomCall(t.Context(), client, command, "r"); err != nil {
+			t.Errorf("%s after one 70001: %v; want the retry to succeed", command, err)
+		}
+	}
+	err := roomCall(t.Context(), client, tencent.CommandGetRoomStats, "r")
+	if got := tencent.ErrorCode(err); got != "70001" {
+		t.Errorf("get_room_stats after two 70001: code %q (%v); want 70001, retried once only", got, err)
+	}
+	want := []string{"get_room_list", "get_room_list", "get_room_info", "get_room_info", "get_room_stats", "get_room_stats"}
+	mu.Lock()
+	defer mu.Unlock()
+	if !reflect.DeepEqual(gated, want) || done != len(want) || len(requests()) != len(want) {
+		t.Errorf("gated %v (%d done, %d requests); want %v, each done", gated, done, len(requests()), want)
+	}
+	st := fake.Stats()
+	if st.CallsByCommand[tencent.CommandGetRoomStats] != 2 || st.Calls != 0 || st.Injected != 4 {
+		t.Errorf("fake Stats = %+v; want 2 get_room_stats calls, no get_member_list, 4 injected", st)
+	}
+
+	stop := errors.New("quota exhausted")
+	blocked, _, _ := setup(t, tencent.WithRequestGate(func(context.Context, string) (func(), error) { return nil, stop }))
+	for _, command := range []string{tencent.CommandGetRoomList, tencent.CommandGetRoomInfo, tencent.CommandGetRoomStats} {
+		if err := roomCall(t.Context(), blocked, command, "r"); !errors.Is(err, stop) {
+			t.Errorf("%s: gate error not returned: %v", command, err)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -228,12 +229,22 @@ func jsonKind(raw json.RawMessage) string {
 }
 
 // jsonInt reads a JSON number literal that denotes an integer in int range,
-// written as one (12) or as an integral float (12.0, 1.2e1). It works on
-// the decimal digits, not through float64, so 12.000000000000000001 is not
-// an integer and 9007199254740993.0 is not rounded. ok is false for
-// anything else: a fraction, a value beyond int, a non-number (JSON's
-// grammar included: no leading zeros, no leading plus).
+// written as one (12) or as an integral float (12.0, 1.2e1). See jsonInt64.
 func jsonInt(lit []byte) (n int, ok bool) {
+	v, ok := jsonInt64(lit)
+	if !ok || int64(int(v)) != v {
+		return 0, false
+	}
+	return int(v), true
+}
+
+// jsonInt64 reads a JSON number literal that denotes an integer in int64
+// range, written as one (12) or as an integral float (12.0, 1.2e1). It works
+// on the decimal digits, not through float64, so 12.000000000000000001 is
+// not an integer and 9007199254740993.0 is not rounded. ok is false for
+// anything else: a fraction, a value beyond int64, a non-number (JSON's
+// grammar included: no leading zeros, no leading plus).
+func jsonInt64(lit []byte) (n int64, ok bool) {
 	s := string(lit)
 	unsigned := strings.TrimPrefix(s, "-")
 	mant, expText, hasExp := unsigned, "", false
@@ -253,8 +264,8 @@ func jsonInt(lit []byte) (n int, ok bool) {
 	}
 	if !hasFrac && !hasExp {
 		// The common case: a plain integer.
-		if v, err := strconv.ParseInt(s, 10, strconv.IntSize); err == nil {
-			return int(v), true
+		if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return v, true
 		}
 		return 0, false
 	}
@@ -287,11 +298,11 @@ func jsonInt(lit []byte) (n int, ok bool) {
 	if len(unsigned) < len(lit) {
 		s = "-" + s
 	}
-	v, err := strconv.ParseInt(s, 10, strconv.IntSize)
+	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
 		return 0, false
 	}
-	return int(v), true
+	return v, true
 }
 
 // allDigits reports whether s is one or more ASCII digits.
@@ -305,4 +316,328 @@ func allDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// object reads the members of a JSON object by their exact name, keeping
+// the first failure: once a read fails, later reads return zero values and
+// err says what was wrong. A map rather than a struct: upstream names are
+// case-sensitive, and encoding/json would match "roomid" to a RoomId field.
+type object struct {
+	members map[string]json.RawMessage
+	err     error
+}
+
+// readObject decodes raw, which must be a JSON object; name says what it is
+// in errors.
+func readObject(name string, raw json.RawMessage) *object {
+	o := &object{}
+	if jsonKind(raw) != "an object" {
+		o.err = fieldError(name, raw, "an object")
+		return o
+	}
+	if err := json.Unmarshal(raw, &o.members); err != nil {
+		o.err = fmt.Errorf("%s: %w", name, err)
+	}
+	return o
+}
+
+// raw returns a member, or nil once a read has failed.
+func (o *object) raw(name string) json.RawMessage {
+	if o.err != nil {
+		return nil
+	}
+	return o.members[name]
+}
+
+// fail records err unless a read failed before.
+func (o *object) fail(err error) {
+	if o.err == nil {
+		o.err = err
+	}
+}
+
+// absent reports a member that is missing or null: both read as the zero
+// value of an optional field.
+func absent(raw json.RawMessage) bool {
+	return len(raw) == 0 || string(raw) == "null"
+}
+
+// str unmarshals a JSON string member.
+func (o *object) str(name string, raw json.RawMessage) string {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		o.fail(fmt.Errorf("%s: %w", name, err))
+	}
+	return s
+}
+
+// id reads a required, non-empty string, such as a RoomId.
+func (o *object) id(name string) string {
+	raw := o.raw(name)
+	if o.err != nil {
+		return ""
+	}
+	if jsonKind(raw) != "a string" {
+		o.fail(fieldError(name, raw, "a non-empty string"))
+		return ""
+	}
+	s := o.str(name, raw)
+	if s == "" {
+		o.fail(fmt.Errorf("%s is empty, want a non-empty string", name))
+	}
+	return s
+}
+
+// text reads an optional string; absent or null is "".
+func (o *object) text(name string) string {
+	raw := o.raw(name)
+	switch {
+	case o.err != nil || absent(raw):
+		return ""
+	case jsonKind(raw) != "a string":
+		o.fail(fieldError(name, raw, "a string"))
+		return ""
+	}
+	return o.str(name, raw)
+}
+
+// account reads an optional *_Account: a string, or a number (a sample
+// shows Owner_Account bare), kept as its decimal text when it is an
+// integer (12345 and 12345.0 read "12345") and as its literal otherwise.
+// Absent or null is "".
+func (o *object) account(name string) string {
+	raw := o.raw(name)
+	switch {
+	case o.err != nil || absent(raw):
+		return ""
+	case jsonKind(raw) == "number":
+		if n, ok := jsonInt64(raw); ok {
+			return strconv.FormatInt(n, 10)
+		}
+		return string(raw)
+	case jsonKind(raw) != "a string":
+		o.fail(fieldError(name, raw, "a string or a number"))
+		return ""
+	}
+	return o.str(name, raw)
+}
+
+// mode reads an optional enumeration the docs give both as an int and as a
+// string (TakeSeatMode): an integer reads as its decimal text. Absent or
+// null is "".
+func (o *object) mode(name string) string {
+	raw := o.raw(name)
+	switch {
+	case o.err != nil || absent(raw):
+		return ""
+	case jsonKind(raw) == "number":
+		if n, ok := jsonInt64(raw); ok {
+			return strconv.FormatInt(n, 10)
+		}
+	case jsonKind(raw) == "a string":
+		return o.str(name, raw)
+	}
+	o.fail(fieldError(name, raw, "a string or an integer"))
+	return ""
+}
+
+// int64Field reads an integer written as 12 or 12.0 (or 1.2e1), at least
+// minimum. Absent or null is 0 unless required.
+func (o *object) int64Field(name string, required bool, minimum int64) int64 {
+	raw := o.raw(name)
+	if o.err != nil || absent(raw) && !required {
+		return 0
+	}
+	n, ok := jsonInt64(raw)
+	if !ok || n < minimum {
+		want := "an integer"
+		if minimum == 0 {
+			want = "a non-negative integer"
+		}
+		o.fail(fieldError(name, raw, want))
+		return 0
+	}
+	return n
+}
+
+// count reads a required non-negative integer, such as a cumulative counter.
+func (o *object) count(name string) int64 {
+	return o.int64Field(name, true, 0)
+}
+
+// intField is an optional int64Field whose value must also fit an int.
+func (o *object) intField(name string, minimum int64) int {
+	n := o.int64Field(name, false, minimum)
+	if int64(int(n)) != n {
+		o.fail(fieldError(name, o.members[name], "an integer in int range"))
+		return 0
+	}
+	return int(n)
+}
+
+// flag reads an optional boolean; absent or null is def.
+func (o *object) flag(name string, def bool) bool {
+	raw := o.raw(name)
+	switch {
+	case o.err != nil:
+		return false
+	case absent(raw):
+		return def
+	case string(raw) == "true":
+		return true
+	case string(raw) == "false":
+		return false
+	}
+	o.fail(fieldError(name, raw, "a boolean"))
+	return false
+}
+
+// ints reads an optional array of integers (Category); absent, null and
+// empty are nil.
+func (o *object) ints(name string) []int {
+	raw := o.raw(name)
+	switch {
+	case o.err != nil || absent(raw):
+		return nil
+	case jsonKind(raw) != "an array":
+		o.fail(fieldError(name, raw, "an array of integers"))
+		return nil
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		o.fail(fmt.Errorf("%s: %w", name, err))
+		return nil
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	out := make([]int, len(items))
+	for i, item := range items {
+		n, ok := jsonInt(item)
+		if !ok {
+			o.fail(fieldError(fmt.Sprintf("%s[%d]", name, i), item, "an integer"))
+			return nil
+		}
+		out[i] = n
+	}
+	return out
+}
+
+// roomListResponse is a get_room_list Response. Its UnmarshalJSON checks
+// what the command promises: RoomList is an array (an empty one lists no
+// rooms; absent or null is an error, never an empty listing) and every
+// entry has a non-empty RoomId.
+type roomListResponse struct{ page RoomListPage }
+
+// UnmarshalJSON decodes a Response object. Next must be a string when
+// present; absent or null ends paging, as for get_member_list.
+func (r *roomListResponse) UnmarshalJSON(data []byte) error {
+	o := readObject("Response", data)
+	list := o.raw("RoomList")
+	if o.err != nil {
+		return o.err
+	}
+	if jsonKind(list) != "an array" {
+		return fieldError("RoomList", list, "an array")
+	}
+	var entries []json.RawMessage
+	if err := json.Unmarshal(list, &entries); err != nil {
+		return fmt.Errorf("RoomList: %w", err)
+	}
+	rooms := make([]RoomSummary, 0, len(entries))
+	for i, entry := range entries {
+		room, err := decodeRoomSummary(entry)
+		if err != nil {
+			return fmt.Errorf("RoomList[%d]: %w", i, err)
+		}
+		rooms = append(rooms, room)
+	}
+	next := o.text("Next")
+	if o.err != nil {
+		return o.err
+	}
+	r.page.Rooms, r.page.Next = rooms, next
+	return nil
+}
+
+// decodeRoomSummary decodes one RoomList entry.
+func decodeRoomSummary(raw json.RawMessage) (RoomSummary, error) {
+	o := readObject("entry", raw)
+	room := RoomSummary{
+		RoomID:         o.id("RoomId"),
+		RoomName:       o.text("RoomName"),
+		Owner:          o.account("Owner_Account"),
+		CoverURL:       o.text("CoverURL"),
+		Category:       o.ints("Category"),
+		CreateTime:     o.int64Field("CreateTime", false, 0),
+		ActivityStatus: o.intField("ActivityStatus", math.MinInt64),
+		ViewCount:      o.int64Field("ViewCount", false, 0),
+	}
+	if o.err != nil {
+		return RoomSummary{}, o.err
+	}
+	return room, nil
+}
+
+// roomInfoResponse is a get_room_info Response: RoomInfo must be an object
+// with a non-empty RoomId.
+type roomInfoResponse struct{ info RoomInfo }
+
+// UnmarshalJSON decodes a Response object. Optional members may be absent
+// or null (zero values; IsPublicVisible then reads true, the upstream's
+// default), but a member of the wrong type fails the answer.
+func (r *roomInfoResponse) UnmarshalJSON(data []byte) error {
+	resp := readObject("Response", data)
+	raw := resp.raw("RoomInfo")
+	if resp.err != nil {
+		return resp.err
+	}
+	o := readObject("RoomInfo", raw)
+	info := RoomInfo{
+		RoomID:            o.id("RoomId"),
+		RoomName:          o.text("RoomName"),
+		RoomType:          o.text("RoomType"),
+		Owner:             o.account("Owner_Account"),
+		CoverURL:          o.text("CoverURL"),
+		CreateTime:        o.int64Field("CreateTime", false, 0),
+		MaxMemberCount:    o.intField("MaxMemberCount", 0),
+		MaxSeatCount:      o.intField("MaxSeatCount", 0),
+		IsSeatEnabled:     o.flag("IsSeatEnabled", false),
+		TakeSeatMode:      o.mode("TakeSeatMode"),
+		IsMessageDisabled: o.flag("IsMessageDisabled", false),
+		IsPublicVisible:   o.flag("IsPublicVisible", true),
+		Category:          o.ints("Category"),
+		ActivityStatus:    o.intField("ActivityStatus", math.MinInt64),
+		ViewCount:         o.int64Field("ViewCount", false, 0),
+	}
+	if o.err != nil {
+		if jsonKind(raw) != "an object" {
+			return o.err // already names RoomInfo
+		}
+		return fmt.Errorf("RoomInfo: %w", o.err)
+	}
+	r.info = info
+	return nil
+}
+
+// roomStatsResponse is a get_room_stats Response: the six Total* counters
+// must all be present as non-negative integers.
+type roomStatsResponse struct{ stats RoomStats }
+
+// UnmarshalJSON decodes a Response object.
+func (r *roomStatsResponse) UnmarshalJSON(data []byte) error {
+	o := readObject("Response", data)
+	stats := RoomStats{
+		TotalViewers:           o.count("TotalViewers"),
+		TotalGiftsSent:         o.count("TotalGiftsSent"),
+		TotalGiftCoins:         o.count("TotalGiftCoins"),
+		TotalUniqueGiftSenders: o.count("TotalUniqueGiftSenders"),
+		TotalLikesReceived:     o.count("TotalLikesReceived"),
+		TotalMsgCount:          o.count("TotalMsgCount"),
+	}
+	if o.err != nil {
+		return o.err
+	}
+	r.stats = stats
+	return nil
 }

@@ -12,7 +12,7 @@ import (
 // specially. The full list is in the upstream's "Error Codes" page.
 const (
 	CodeUserSigExpired     = 70001  // UserSig expired: sign again and retry once
-	CodeCommandRateLimited = 60007  // get_member_list called more than 200 times in a second
+	CodeCommandRateLimited = 60007  // a command called more often than its own limit (get_member_list 200/s, get_room_list 10/s, ...)
 	CodeAppRateLimited     = 60011  // app-wide frequency limit
 	CodeSystemError        = 100001 // transient backend failure
 	CodeInvalidParameters  = 100002 // the request's parameters are invalid
@@ -173,7 +173,8 @@ func IsCommonHTTPCode(code string) bool {
 }
 
 // documentedCodes are the upstream ErrorCodes the live room documentation
-// names for get_member_list and the common REST errors.
+// names for its commands (get_member_list, get_room_list, get_room_info,
+// get_room_stats) and the common REST errors.
 var documentedCodes = map[int]bool{
 	// Common REST errors.
 	60002: true, 60003: true, 60004: true, 60005: true, 60006: true,

@@ -3,6 +3,7 @@ package tencenttest
 import (
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -12,8 +13,60 @@ import (
 	"time"
 )
 
-// MemberListPath is the only path a Fake serves.
-const MemberListPath = "/v4/live_engine_http_srv/get_member_list"
+// ServicePath prefixes every path a Fake serves: ServicePath + command.
+const ServicePath = "/v4/live_engine_http_srv/"
+
+// The commands a Fake serves, as named in its paths, Stats and
+// SetCommandRateLimit.
+const (
+	CommandGetMemberList = "get_member_list"
+	CommandGetRoomList   = "get_room_list"
+	CommandGetRoomInfo   = "get_room_info"
+	CommandGetRoomStats  = "get_room_stats"
+)
+
+// The paths a Fake serves; any other path answers HTTP 404.
+const (
+	MemberListPath = ServicePath + CommandGetMemberList
+	RoomListPath   = ServicePath + CommandGetRoomList
+	RoomInfoPath   = ServicePath + CommandGetRoomInfo
+	RoomStatsPath  = ServicePath + CommandGetRoomStats
+)
+
+// command indexes the per-command state of a Fake.
+type command int
+
+const (
+	cmdMemberList command = iota
+	cmdRoomList
+	cmdRoomInfo
+	cmdRoomStats
+	numCommands
+)
+
+var commandNames = [numCommands]string{CommandGetMemberList, CommandGetRoomList, CommandGetRoomInfo, CommandGetRoomStats}
+
+func (c command) String() string { return commandNames[c] }
+
+// parseCommand maps a command name to its index.
+func parseCommand(name string) (command, bool) {
+	for c, n := range commandNames {
+		if n == name {
+			return command(c), true
+		}
+	}
+	return 0, false
+}
+
+// mustCommand is parseCommand for the setters: a misspelt command in a test
+// is a bug to report at once, not a limit silently never applied.
+func mustCommand(name string) command {
+	c, ok := parseCommand(name)
+	if !ok {
+		panic("tencenttest: unknown command " + strconv.Quote(name))
+	}
+	return c
+}
 
 const (
 	// maxListed is the upstream's cap on listed members.
@@ -21,8 +74,10 @@ const (
 	defaultPageSize = 100
 	// maxBodyBytes bounds the request body read; the real one is tiny.
 	maxBodyBytes = 1 << 20
-	// nextPrefix starts every Next token this fake issues.
+	// nextPrefix starts every get_member_list Next token this fake issues.
 	nextPrefix = "next_"
+	// maxStatsRoomID is get_room_stats's documented cap on RoomId, in bytes.
+	maxStatsRoomID = 48
 )
 
 // Error codes answered by the fake besides the UserSig ones.
@@ -32,10 +87,12 @@ const (
 	codeInvalidSDKAppID  = 60006
 	codeRateLimited      = 60007
 	codeNeedsAdmin       = 60010
+	codeAppRateLimited   = 60011
 	codeSDKAppIDMissing  = 60012
 	codeSDKAppIDNotFound = 70016
 	codeInvalidParams    = 100002
 	codeRoomNotFound     = 100004
+	codeNotLiveRoom      = 100006
 )
 
 // errorInfos are the ErrorInfo texts for codes answered without a more
@@ -58,40 +115,48 @@ func errorInfo(code int) string {
 	return "error " + strconv.Itoa(code)
 }
 
-// Options configure a Fake.
+// Options configure a Fake. Each rate limit counts accepted calls (those
+// that passed every limit) in any sliding 1 s window, by arrival; 0 is
+// unlimited.
 type Options struct {
 	SDKAppID   uint64           // the only SDKAppID accepted
 	Identifier string           // the App administrator identifier accepted
 	SecretKey  string           // key used to verify UserSig
-	Now        func() time.Time // clock for UserSig expiry checks; nil = time.Now
-	RateLimit  int              // max accepted calls in any sliding 1 s window (by arrival); 0 = unlimited; beyond it answer 60007
+	Now        func() time.Time // clock for UserSig expiry checks and rooms' CreateTime; nil = time.Now
+	RateLimit  int              // get_member_list's limit (upstream: 200); beyond it answer 60007
 	PageSize   int              // members listed per page; 0 = 100
+
+	RoomListRateLimit  int  // get_room_list's limit (upstream: 10); beyond it answer 60007
+	RoomInfoRateLimit  int  // get_room_info's limit (upstream: 200); beyond it answer 60007
+	RoomStatsRateLimit int  // get_room_stats's limit (upstream: 100); beyond it answer 60007
+	AppRateLimit       int  // all commands together; beyond it answer 60011 (checked before the command's own limit)
+	EndlessRoomList    bool // get_room_list never ends: the last page's Next starts the listing over
 }
 
-// Room is what the fake answers for one room id.
-type Room struct {
-	MemberCount int           // Response.MemberCount
-	Members     []string      // listed accounts; nil = generated "user-1".."user-N" for N = min(MemberCount, 1000)
-	ErrorCode   int           // non-zero: answer ActionStatus FAIL with this ErrorCode on every call (e.g. 100004, 100006, 100001, 60007)
-	Latency     time.Duration // extra delay before answering this room (stops early if the request's context ends)
-	HTTPStatus  int           // non-zero and != 200: answer this HTTP status with a short text body (e.g. 502; outside 200..999: 502)
-	RawBody     string        // non-empty: answer HTTP 200 with exactly this body on every page (garbage, truncated JSON, or a wrong-shaped answer such as "Response":{} or "ErrorCode":60007.0)
-	EndlessNext bool          // every page answers a non-empty Next (a server that never ends paging)
-}
-
-// Stats counts what a Fake was asked. Stats returns a copy.
+// Stats counts what a Fake was asked. Stats returns a copy. The fields
+// kept from before the fake served more than get_member_list (Calls,
+// CallsByRoom, RateLimited, MaxPerSecond) still count get_member_list
+// only; the ...ByCommand maps count every command, get_member_list
+// included, by command name.
 type Stats struct {
-	Calls        int            // all get_member_list requests received (any outcome, any method)
-	CallsByRoom  map[string]int // by RoomId from the body (only requests whose body decoded with a non-empty string RoomId)
-	RateLimited  int            // answered 60007 because of RateLimit
-	AuthFailures int            // rejected while checking the query string and UserSig (60002, 60006, 60010, 60012, 70xxx)
-	Injected     int            // answered an error injected with FailNext
-	MaxPerSecond int            // the most requests that arrived within any sliding 1 s window
-	MaxInFlight  int            // the most requests being handled at once
+	Calls        int            // get_member_list requests received (any outcome, any method)
+	CallsByRoom  map[string]int // get_member_list requests by RoomId from the body (only requests whose body decoded with a non-empty string RoomId)
+	RateLimited  int            // get_member_list calls answered 60007 because of RateLimit
+	AuthFailures int            // calls of any command rejected while checking the query string and UserSig (60002, 60006, 60010, 60012, 70xxx)
+	Injected     int            // calls of any command answered an error injected with FailNext, FailNextCommand or FailListPage
+	MaxPerSecond int            // the most get_member_list requests that arrived within any sliding 1 s window
+	MaxInFlight  int            // the most requests (of any command) being handled at once
+
+	CallsByCommand        map[string]int            // requests received (any outcome, any method)
+	CallsByCommandRoom    map[string]map[string]int // room-scoped commands (get_member_list, get_room_info, get_room_stats): requests by RoomId, as CallsByRoom
+	RateLimitedByCommand  map[string]int            // answered 60007 because of the command's own limit
+	MaxPerSecondByCommand map[string]int            // the most requests that arrived within any sliding 1 s window
+	AppRateLimited        int                       // answered 60011 because of AppRateLimit
+	MaxPerSecondAll       int                       // the most requests of all commands together within any sliding 1 s window
 }
 
-// Fake is a fake get_member_list API. It implements http.Handler and is
-// safe for concurrent use; configure it with its methods at any time.
+// Fake is a fake of the live room REST API. It implements http.Handler and
+// is safe for concurrent use; configure it with its methods at any time.
 type Fake struct {
 	// Fixed at New.
 	opts      Options
@@ -99,7 +164,7 @@ type Fake struct {
 	pageSize  int
 	idPrefix  string
 	start     time.Time
-	elapsed   func() time.Duration // monotonic clock of the rate limit and MaxPerSecond; tests replace it
+	elapsed   func() time.Duration // monotonic clock of the rate limits, MaxPerSecond and counter growth; tests replace it
 	done      chan struct{}        // closed by Server.Close to end latency waits
 	closeOnce sync.Once
 
@@ -107,17 +172,29 @@ type Fake struct {
 	latency atomic.Int64
 	sigs    sigCache
 
-	mu        sync.Mutex
-	rateLimit int
-	rooms     map[string]Room
-	fails     map[string]failure
-	accepted  window // arrival times of calls the rate limit let through
-	arrivals  window // arrival times of all calls, for MaxPerSecond
-	inFlight  int
-	stats     Stats
+	mu           sync.Mutex
+	rateLimits   [numCommands]int
+	appRateLimit int
+	endlessList  bool
+	listRawBody  string
+	rooms        map[string]*roomState
+	fails        map[failKey]failure
+	listFails    map[int]failure     // by get_room_list page, 1-based
+	accepted     [numCommands]window // arrival times of calls the rate limits let through
+	acceptedAll  window              // the same, all commands together
+	arrivals     [numCommands]window // arrival times of all calls, for MaxPerSecondByCommand
+	arrivalsAll  window
+	inFlight     int
+	stats        Stats
 }
 
-// failure is a pending FailNext injection.
+// failKey names a FailNextCommand injection.
+type failKey struct {
+	cmd    command
+	roomID string
+}
+
+// failure is a pending injection.
 type failure struct {
 	code int
 	n    int
@@ -129,16 +206,24 @@ var fakeIDs atomic.Uint64
 // New returns a Fake with no rooms: every room answers 100004 until SetRoom.
 func New(opts Options) *Fake {
 	f := &Fake{
-		opts:      opts,
-		now:       opts.Now,
-		pageSize:  opts.PageSize,
-		idPrefix:  "fake-" + strconv.FormatUint(fakeIDs.Add(1), 10) + "-",
-		start:     time.Now(),
-		done:      make(chan struct{}),
-		rateLimit: max(opts.RateLimit, 0),
-		rooms:     make(map[string]Room),
-		fails:     make(map[string]failure),
-		stats:     Stats{CallsByRoom: make(map[string]int)},
+		opts:         opts,
+		now:          opts.Now,
+		pageSize:     opts.PageSize,
+		idPrefix:     "fake-" + strconv.FormatUint(fakeIDs.Add(1), 10) + "-",
+		start:        time.Now(),
+		done:         make(chan struct{}),
+		appRateLimit: max(opts.AppRateLimit, 0),
+		endlessList:  opts.EndlessRoomList,
+		rooms:        make(map[string]*roomState),
+		fails:        make(map[failKey]failure),
+		listFails:    make(map[int]failure),
+		stats:        newStats(0),
+	}
+	f.rateLimits = [numCommands]int{
+		cmdMemberList: max(opts.RateLimit, 0),
+		cmdRoomList:   max(opts.RoomListRateLimit, 0),
+		cmdRoomInfo:   max(opts.RoomInfoRateLimit, 0),
+		cmdRoomStats:  max(opts.RoomStatsRateLimit, 0),
 	}
 	if f.now == nil {
 		f.now = time.Now
@@ -150,36 +235,57 @@ func New(opts Options) *Fake {
 	return f
 }
 
-// SetRoom makes the fake answer r for room id, replacing what it answered
-// before. Members is copied.
-func (f *Fake) SetRoom(id string, r Room) {
-	if r.Members != nil {
-		r.Members = append(make([]string, 0, len(r.Members)), r.Members...)
+func newStats(maxInFlight int) Stats {
+	return Stats{
+		CallsByRoom:           make(map[string]int),
+		MaxInFlight:           maxInFlight,
+		CallsByCommand:        make(map[string]int),
+		CallsByCommandRoom:    make(map[string]map[string]int),
+		RateLimitedByCommand:  make(map[string]int),
+		MaxPerSecondByCommand: make(map[string]int),
 	}
-	f.mu.Lock()
-	f.rooms[id] = r
-	f.mu.Unlock()
 }
 
-// DeleteRoom forgets room id: it then answers 100004, like a room never set.
-func (f *Fake) DeleteRoom(id string) {
-	f.mu.Lock()
-	delete(f.rooms, id)
-	f.mu.Unlock()
-}
-
-// FailNext makes the next n calls for room id that pass the query, rate
-// limit and body checks answer ErrorCode code; later calls are answered
-// normally again. It replaces any pending injection for the room; n <= 0 or
-// code 0 cancels it.
+// FailNext makes the next n get_member_list calls for room id that pass the
+// query, rate limit and body checks answer ErrorCode code; later calls are
+// answered normally again. It replaces any pending get_member_list
+// injection for the room; n <= 0 or code 0 cancels it. It is
+// FailNextCommand(CommandGetMemberList, id, code, n).
 func (f *Fake) FailNext(id string, code int, n int) {
+	f.FailNextCommand(CommandGetMemberList, id, code, n)
+}
+
+// FailNextCommand is FailNext for any room-scoped command (get_member_list,
+// get_room_info or get_room_stats): each command's injections for a room
+// are counted down apart. It panics on another command.
+func (f *Fake) FailNextCommand(cmd string, id string, code int, n int) {
+	c := mustCommand(cmd)
+	if c == cmdRoomList {
+		panic("tencenttest: FailNextCommand of get_room_list: use FailListPage")
+	}
+	k := failKey{cmd: c, roomID: id}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if n <= 0 || code == 0 {
-		delete(f.fails, id)
+		delete(f.fails, k)
 		return
 	}
-	f.fails[id] = failure{code: code, n: n}
+	f.fails[k] = failure{code: code, n: n}
+}
+
+// FailListPage makes the next n get_room_list calls asking for page (1 is
+// the page asked with Next "", 2 the one asked with the Next of page 1, and
+// so on) answer ErrorCode code once they pass the query, rate limit and
+// body checks: a sweep then fails midway. It replaces any pending
+// injection for that page; n <= 0 or code 0 cancels it.
+func (f *Fake) FailListPage(page, code, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if n <= 0 || code == 0 {
+		delete(f.listFails, page)
+		return
+	}
+	f.listFails[page] = failure{code: code, n: n}
 }
 
 // SetLatency sets an extra delay for every call, added to the room's
@@ -188,11 +294,46 @@ func (f *Fake) SetLatency(d time.Duration) {
 	f.latency.Store(int64(max(d, 0)))
 }
 
-// SetRateLimit sets Options.RateLimit: at most n accepted calls in any
-// sliding second; n <= 0 is unlimited.
+// SetRateLimit sets Options.RateLimit, get_member_list's limit: at most n
+// accepted calls in any sliding second; n <= 0 is unlimited. It is
+// SetCommandRateLimit(CommandGetMemberList, n).
 func (f *Fake) SetRateLimit(n int) {
+	f.SetCommandRateLimit(CommandGetMemberList, n)
+}
+
+// SetCommandRateLimit sets one command's limit (Options.RateLimit,
+// RoomListRateLimit, RoomInfoRateLimit or RoomStatsRateLimit): at most n
+// accepted calls of cmd in any sliding second, beyond which it answers
+// 60007; n <= 0 is unlimited. It panics on an unknown command.
+func (f *Fake) SetCommandRateLimit(cmd string, n int) {
+	c := mustCommand(cmd)
 	f.mu.Lock()
-	f.rateLimit = max(n, 0)
+	f.rateLimits[c] = max(n, 0)
+	f.mu.Unlock()
+}
+
+// SetAppRateLimit sets Options.AppRateLimit: at most n accepted calls of
+// all commands together in any sliding second, beyond which the fake
+// answers 60011; n <= 0 is unlimited.
+func (f *Fake) SetAppRateLimit(n int) {
+	f.mu.Lock()
+	f.appRateLimit = max(n, 0)
+	f.mu.Unlock()
+}
+
+// SetEndlessRoomList sets Options.EndlessRoomList.
+func (f *Fake) SetEndlessRoomList(on bool) {
+	f.mu.Lock()
+	f.endlessList = on
+	f.mu.Unlock()
+}
+
+// SetRoomListRawBody makes every get_room_list call that passes the query,
+// rate limit and body checks (and any FailListPage injection) answer HTTP
+// 200 with exactly body, like Room.RawBody; "" goes back to listing rooms.
+func (f *Fake) SetRoomListRawBody(body string) {
+	f.mu.Lock()
+	f.listRawBody = body
 	f.mu.Unlock()
 }
 
@@ -201,20 +342,27 @@ func (f *Fake) Stats() Stats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s := f.stats
-	s.CallsByRoom = make(map[string]int, len(f.stats.CallsByRoom))
-	for k, v := range f.stats.CallsByRoom {
-		s.CallsByRoom[k] = v
+	s.CallsByRoom = maps.Clone(f.stats.CallsByRoom)
+	s.CallsByCommand = maps.Clone(f.stats.CallsByCommand)
+	s.RateLimitedByCommand = maps.Clone(f.stats.RateLimitedByCommand)
+	s.MaxPerSecondByCommand = maps.Clone(f.stats.MaxPerSecondByCommand)
+	s.CallsByCommandRoom = make(map[string]map[string]int, len(f.stats.CallsByCommandRoom))
+	for cmd, byRoom := range f.stats.CallsByCommandRoom {
+		s.CallsByCommandRoom[cmd] = maps.Clone(byRoom)
 	}
 	return s
 }
 
-// ResetStats zeroes the counters. It does not reset the rate limit's
-// window, which is behaviour, not a statistic.
+// ResetStats zeroes the counters. It does not reset the rate limits'
+// windows, which are behaviour, not statistics.
 func (f *Fake) ResetStats() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.stats = Stats{CallsByRoom: make(map[string]int), MaxInFlight: f.inFlight}
-	f.arrivals.reset()
+	f.stats = newStats(f.inFlight)
+	for c := range f.arrivals {
+		f.arrivals[c].reset()
+	}
+	f.arrivalsAll.reset()
 }
 
 // close ends all latency waits; the Fake answers nothing afterwards.
@@ -229,27 +377,33 @@ type answer struct {
 	httpStatus int
 	rawBody    string
 	latency    time.Duration
-	room       Room // for a page
+	response   any  // the Response of a success; nil for a get_member_list page, built by write
+	room       Room // for a get_member_list page
 	offset     int
 }
 
 // request is a decoded request body.
 type request struct {
 	roomID string // non-empty when the body decoded with a string RoomId
-	offset int    // from Next
+	offset int    // from Next: a member offset, or a room offset for get_room_list
+	page   int    // get_room_list: the 1-based page asked for
+	count  int    // get_room_list: Count
 	code   int    // non-zero when the body is invalid
 	info   string
 }
 
-// ServeHTTP answers POST /v4/live_engine_http_srv/get_member_list as the
-// package doc describes. A call still waiting out a latency when its Server
-// is closed is aborted with http.ErrAbortHandler, which net/http recovers.
+// ServeHTTP answers POST ServicePath + command for the four commands, as
+// the package doc describes. A call still waiting out a latency when its
+// Server is closed is aborted with http.ErrAbortHandler, which net/http
+// recovers.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != MemberListPath {
+	name, ok := strings.CutPrefix(r.URL.Path, ServicePath)
+	cmd, known := parseCommand(name)
+	if !ok || !known {
 		http.NotFound(w, r)
 		return
 	}
-	f.enter()
+	f.enter(cmd)
 	defer f.leave()
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -259,10 +413,10 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// CPU work outside the lock: read and decode the body, check the query.
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
-	req := decodeBody(body, err)
+	req := decodeRequest(cmd, body, err)
 	authCode, authInfo := f.checkQuery(r.URL.RawQuery)
 
-	a := f.decide(authCode, authInfo, req)
+	a := f.decide(cmd, authCode, authInfo, req)
 
 	if d := time.Duration(f.latency.Load()) + a.latency; d > 0 {
 		t := time.NewTimer(d)
@@ -282,16 +436,25 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // enter counts an arriving call.
-func (f *Fake) enter() {
+func (f *Fake) enter(cmd command) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.stats.Calls++
+	name := cmd.String()
+	f.stats.CallsByCommand[name]++
 	f.inFlight++
 	f.stats.MaxInFlight = max(f.stats.MaxInFlight, f.inFlight)
 	now := f.elapsed()
-	f.arrivals.prune(now - time.Second)
-	f.arrivals.push(now)
-	f.stats.MaxPerSecond = max(f.stats.MaxPerSecond, f.arrivals.n)
+	w := &f.arrivals[cmd]
+	w.prune(now - time.Second)
+	w.push(now)
+	f.stats.MaxPerSecondByCommand[name] = max(f.stats.MaxPerSecondByCommand[name], w.n)
+	f.arrivalsAll.prune(now - time.Second)
+	f.arrivalsAll.push(now)
+	f.stats.MaxPerSecondAll = max(f.stats.MaxPerSecondAll, f.arrivalsAll.n)
+	if cmd == cmdMemberList {
+		f.stats.Calls++
+		f.stats.MaxPerSecond = f.stats.MaxPerSecondByCommand[name]
+	}
 }
 
 func (f *Fake) leave() {
@@ -342,9 +505,9 @@ func (f *Fake) checkQuery(rawQuery string) (int, string) {
 	return 0, ""
 }
 
-// decodeBody checks a request body: 60003 when it is not JSON, 100002 when
-// it is not {"RoomId":"non-empty","Next":"token"}.
-func decodeBody(body []byte, readErr error) request {
+// decodeRequest checks a request body: 60003 when it is not JSON, 100002
+// when it is not what cmd takes.
+func decodeRequest(cmd command, body []byte, readErr error) request {
 	switch {
 	case readErr != nil:
 		return request{code: codeJSONParse, info: "request body could not be read"}
@@ -357,12 +520,24 @@ func decodeBody(body []byte, readErr error) request {
 	if err := json.Unmarshal(body, &fields); err != nil {
 		return request{code: codeInvalidParams, info: "request body is not a JSON object"}
 	}
+	if cmd == cmdRoomList {
+		return decodeRoomListRequest(fields)
+	}
 	var req request
 	roomID, ok := jsonString(fields["RoomId"])
 	if !ok || roomID == "" {
 		return request{code: codeInvalidParams, info: "RoomId must be a non-empty string"}
 	}
 	req.roomID = roomID
+	switch cmd {
+	case cmdRoomInfo:
+		return req
+	case cmdRoomStats:
+		if len(roomID) > maxStatsRoomID {
+			req.code, req.info = codeInvalidParams, "RoomId is longer than 48 bytes"
+		}
+		return req
+	}
 	next, ok := jsonString(fields["Next"])
 	if !ok {
 		req.code, req.info = codeInvalidParams, "Next must be a string"
@@ -411,11 +586,20 @@ func nextToken(offset int) string {
 
 // decide runs the checks that need the Fake's state, in the documented
 // order, and counts the outcome.
-func (f *Fake) decide(authCode int, authInfo string, req request) answer {
+func (f *Fake) decide(cmd command, authCode int, authInfo string, req request) answer {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	name := cmd.String()
 	if req.roomID != "" {
-		f.stats.CallsByRoom[req.roomID]++
+		if cmd == cmdMemberList {
+			f.stats.CallsByRoom[req.roomID]++
+		}
+		byRoom := f.stats.CallsByCommandRoom[name]
+		if byRoom == nil {
+			byRoom = make(map[string]int)
+			f.stats.CallsByCommandRoom[name] = byRoom
+		}
+		byRoom[req.roomID]++
 	}
 	if authCode != 0 {
 		f.stats.AuthFailures++
@@ -423,37 +607,57 @@ func (f *Fake) decide(authCode int, authInfo string, req request) answer {
 	}
 
 	now := f.elapsed()
-	f.accepted.prune(now - time.Second)
-	if f.rateLimit > 0 && f.accepted.n >= f.rateLimit {
-		f.stats.RateLimited++
+	f.acceptedAll.prune(now - time.Second)
+	if f.appRateLimit > 0 && f.acceptedAll.n >= f.appRateLimit {
+		f.stats.AppRateLimited++
+		return answer{code: codeAppRateLimited, info: errorInfo(codeAppRateLimited)}
+	}
+	accepted := &f.accepted[cmd]
+	accepted.prune(now - time.Second)
+	if limit := f.rateLimits[cmd]; limit > 0 && accepted.n >= limit {
+		f.stats.RateLimitedByCommand[name]++
+		if cmd == cmdMemberList {
+			f.stats.RateLimited++
+		}
 		return answer{code: codeRateLimited, info: errorInfo(codeRateLimited)}
 	}
-	f.accepted.push(now)
+	accepted.push(now)
+	f.acceptedAll.push(now)
 
 	if req.code != 0 {
 		return answer{code: req.code, info: req.info}
 	}
-	if fl, ok := f.fails[req.roomID]; ok {
+	if cmd == cmdRoomList {
+		return f.listRooms(req)
+	}
+	k := failKey{cmd: cmd, roomID: req.roomID}
+	if fl, ok := f.fails[k]; ok {
 		if fl.n--; fl.n <= 0 {
-			delete(f.fails, req.roomID)
+			delete(f.fails, k)
 		} else {
-			f.fails[req.roomID] = fl
+			f.fails[k] = fl
 		}
 		f.stats.Injected++
 		return answer{code: fl.code, info: errorInfo(fl.code) + " (injected)"}
 	}
-	room, ok := f.rooms[req.roomID]
+	st, ok := f.rooms[req.roomID]
 	if !ok {
 		return answer{code: codeRoomNotFound, info: errorInfo(codeRoomNotFound)}
 	}
+	room := st.room
+	rawBody := room.rawBody(cmd)
 	a := answer{latency: max(room.Latency, 0)}
 	switch {
 	case room.HTTPStatus != 0 && room.HTTPStatus != http.StatusOK:
 		a.httpStatus = room.HTTPStatus
-	case room.RawBody != "":
-		a.rawBody = room.RawBody
+	case rawBody != "":
+		a.rawBody = rawBody
 	case room.ErrorCode != 0:
 		a.code, a.info = room.ErrorCode, errorInfo(room.ErrorCode)
+	case cmd == cmdRoomInfo:
+		a.response = st.info(req.roomID)
+	case cmd == cmdRoomStats:
+		a.response = st.stats(now)
 	default:
 		a.room, a.offset = room, req.offset
 	}
@@ -462,11 +666,11 @@ func (f *Fake) decide(authCode int, authInfo string, req request) answer {
 
 // response is the upstream's JSON envelope.
 type response struct {
-	ActionStatus string              `json:"ActionStatus"`
-	ErrorCode    int                 `json:"ErrorCode"`
-	ErrorInfo    string              `json:"ErrorInfo"`
-	RequestID    string              `json:"RequestId"`
-	Response     *memberListResponse `json:"Response,omitempty"`
+	ActionStatus string `json:"ActionStatus"`
+	ErrorCode    int    `json:"ErrorCode"`
+	ErrorInfo    string `json:"ErrorInfo"`
+	RequestID    string `json:"RequestId"`
+	Response     any    `json:"Response,omitempty"`
 }
 
 type memberListResponse struct {
@@ -500,11 +704,15 @@ func (f *Fake) write(w http.ResponseWriter, a answer) {
 	if a.code != 0 {
 		resp.ActionStatus = "FAIL"
 	} else {
-		resp.Response = f.page(a.room, a.offset)
+		resp.Response = a.response
+		if a.response == nil {
+			resp.Response = f.page(a.room, a.offset)
+		}
 	}
 	b, err := json.Marshal(resp)
 	if err != nil {
-		// Only strings and ints: cannot happen, but answer valid JSON anyway.
+		// Only strings, numbers and valid raw JSON: cannot happen, but
+		// answer valid JSON anyway.
 		b = []byte(`{"ActionStatus":"FAIL","ErrorCode":100001,"ErrorInfo":"tencenttest: encoding failed","RequestId":"` + requestID + `"}`)
 	}
 	w.Header().Set("Content-Type", "application/json")

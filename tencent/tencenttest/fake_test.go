@@ -379,7 +379,11 @@ func TestMethodAndPath(t *testing.T) {
 		{http.MethodGet, MemberListPath, http.StatusMethodNotAllowed},
 		{http.MethodPut, MemberListPath, http.StatusMethodNotAllowed},
 		{http.MethodDelete, MemberListPath, http.StatusMethodNotAllowed},
-		{http.MethodPost, "/v4/live_engine_http_srv/get_room_list", http.StatusNotFound},
+		{http.MethodPost, RoomListPath, http.StatusOK},
+		{http.MethodGet, RoomInfoPath, http.StatusMethodNotAllowed},
+		{http.MethodPost, "/v4/live_engine_http_srv/destroy_room", http.StatusNotFound},
+		{http.MethodPost, "/v4/live_engine_http_srv/", http.StatusNotFound},
+		{http.MethodPost, "/v4/other_srv/get_member_list", http.StatusNotFound},
 		{http.MethodPost, MemberListPath + "/", http.StatusNotFound},
 		{http.MethodPost, "/", http.StatusNotFound},
 	} {
@@ -391,8 +395,9 @@ func TestMethodAndPath(t *testing.T) {
 		})
 	}
 	// 405s are calls of the command, 404s are not.
-	if got := s.Stats().Calls; got != 4 {
-		t.Errorf("Calls = %d; want 4", got)
+	st := s.Stats()
+	if st.Calls != 4 || st.CallsByCommand[CommandGetRoomList] != 1 || st.CallsByCommand[CommandGetRoomInfo] != 1 {
+		t.Errorf("Calls = %d, CallsByCommand = %v; want 4 and one each of get_room_list and get_room_info", st.Calls, st.CallsByCommand)
 	}
 }
 
@@ -552,20 +557,32 @@ func TestStats(t *testing.T) {
 	callWith(t, s, validQuery(t).Encode(), "{")
 
 	st := s.Stats()
-	want := Stats{Calls: 8, CallsByRoom: map[string]int{"a": 3, "b": 4}, AuthFailures: 1, MaxPerSecond: 6, MaxInFlight: 1}
+	want := Stats{Calls: 8, CallsByRoom: map[string]int{"a": 3, "b": 4}, AuthFailures: 1, MaxPerSecond: 6, MaxInFlight: 1,
+		CallsByCommand:        map[string]int{CommandGetMemberList: 8},
+		CallsByCommandRoom:    map[string]map[string]int{CommandGetMemberList: {"a": 3, "b": 4}},
+		RateLimitedByCommand:  map[string]int{},
+		MaxPerSecondByCommand: map[string]int{CommandGetMemberList: 6},
+		MaxPerSecondAll:       6}
 	if fmt.Sprint(st) != fmt.Sprint(want) {
 		t.Errorf("Stats() = %+v; want %+v", st, want)
 	}
 
 	st.CallsByRoom["a"] = 99
-	if got := s.Stats().CallsByRoom["a"]; got != 3 {
-		t.Errorf("Stats() shares its map: CallsByRoom[a] = %d after changing a copy", got)
+	st.CallsByCommand[CommandGetMemberList] = 99
+	st.CallsByCommandRoom[CommandGetMemberList]["a"] = 99
+	if got := s.Stats(); got.CallsByRoom["a"] != 3 || got.CallsByCommand[CommandGetMemberList] != 8 || got.CallsByCommandRoom[CommandGetMemberList]["a"] != 3 {
+		t.Errorf("Stats() shares its maps: %+v after changing a copy", got)
 	}
 
 	s.ResetStats()
 	clock.set(1180 * time.Millisecond)
 	call(t, s, "a", "")
-	want = Stats{Calls: 1, CallsByRoom: map[string]int{"a": 1}, MaxPerSecond: 1, MaxInFlight: 1}
+	want = Stats{Calls: 1, CallsByRoom: map[string]int{"a": 1}, MaxPerSecond: 1, MaxInFlight: 1,
+		CallsByCommand:        map[string]int{CommandGetMemberList: 1},
+		CallsByCommandRoom:    map[string]map[string]int{CommandGetMemberList: {"a": 1}},
+		RateLimitedByCommand:  map[string]int{},
+		MaxPerSecondByCommand: map[string]int{CommandGetMemberList: 1},
+		MaxPerSecondAll:       1}
 	if st := s.Stats(); fmt.Sprint(st) != fmt.Sprint(want) {
 		t.Errorf("after ResetStats: Stats() = %+v; want %+v", st, want)
 	}

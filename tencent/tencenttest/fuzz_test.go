@@ -127,3 +127,86 @@ func FuzzServeHTTP(f *testing.F) {
 		}
 	})
 }
+
+func FuzzServeRoomCommands(f *testing.F) {
+	paths := []string{RoomListPath, RoomInfoPath, RoomStatsPath, MemberListPath}
+	for _, seed := range []struct {
+		path uint8
+		body string
+	}{
+		{0, `{"Next":"","Count":20}`},
+		{0, `{"Next":"rooms_2_1","Count":1}`},
+		{0, `{"Next":"rooms_3_0","Count":20}`},
+		{0, `{"Next":"next_100","Count":20}`},
+		{0, `{"Next":"","Count":20.0}`},
+		{0, `{"Next":"","Count":21}`},
+		{1, `{"RoomId":"room"}`},
+		{1, `{"RoomId":"private"}`},
+		{1, `{"RoomId":"numbers"}`},
+		{1, `{"RoomId":"not-live"}`},
+		{2, `{"RoomId":"room"}`},
+		{2, `{"RoomId":"explicit"}`},
+		{2, `{"RoomId":"` + strings.Repeat("x", 49) + `"}`},
+		{2, `{"RoomId":1}`},
+		{3, `{"RoomId":"room","Next":""}`},
+		{1, `null`},
+		{2, ``},
+	} {
+		f.Add(seed.path, seed.body)
+	}
+	f.Fuzz(func(t *testing.T, which uint8, body string) {
+		fake := New(testOptions())
+		fake.SetRoom("room", Room{MemberCount: 25, ViewCount: 3, Category: []int{1}})
+		fake.SetRoom("private", Room{Private: true, ViewCount: 9})
+		fake.SetRoom("numbers", Room{Owner: "12345", OwnerAsNumber: true, TakeSeatModeAsInt: true, ViewCount: 3})
+		fake.SetRoom("not-live", Room{ErrorCode: 100006})
+		fake.SetRoom("explicit", Room{Stats: RoomCounters{TotalMsgCount: 4}})
+		path := paths[int(which)%len(paths)]
+
+		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+		req.URL.RawQuery = validQuery(t).Encode()
+		rec := httptest.NewRecorder()
+		fake.ServeHTTP(rec, req)
+
+		if rec.Code != http.StatusOK {
+			t.Fatalf("HTTP %d %q", rec.Code, rec.Body.Bytes())
+		}
+		checkEnvelope(t, rec.Body.Bytes())
+		var ra rawAnswer
+		if err := json.Unmarshal(rec.Body.Bytes(), &ra); err != nil {
+			t.Fatalf("answer: %v", err)
+		}
+		if ra.ActionStatus == "OK" {
+			switch path {
+			case RoomListPath:
+				var p listPage
+				if err := json.Unmarshal(ra.Response, &p); err != nil || p.RoomList == nil || len(p.RoomList) > 20 {
+					t.Errorf("get_room_list Response %s (%v)", ra.Response, err)
+				}
+				for _, r := range p.RoomList {
+					if r.RoomID == "private" || r.RoomID == "not-live" {
+						t.Errorf("listed %s", r.RoomID)
+					}
+				}
+			case RoomInfoPath:
+				var resp struct {
+					RoomInfo struct {
+						RoomID string `json:"RoomId"`
+					}
+				}
+				if err := json.Unmarshal(ra.Response, &resp); err != nil || resp.RoomInfo.RoomID == "" {
+					t.Errorf("get_room_info Response %s (%v)", ra.Response, err)
+				}
+			case RoomStatsPath:
+				var c map[string]int64
+				if err := json.Unmarshal(ra.Response, &c); err != nil || len(c) != 6 {
+					t.Errorf("get_room_stats Response %s (%v)", ra.Response, err)
+				}
+			}
+		}
+		name := strings.TrimPrefix(path, ServicePath)
+		if st := fake.Stats(); st.CallsByCommand[name] != 1 || st.MaxInFlight != 1 || st.MaxPerSecondAll != 1 {
+			t.Errorf("Stats = %+v; want one %s call", st, name)
+		}
+	})
+}

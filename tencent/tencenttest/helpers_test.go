@@ -169,10 +169,15 @@ func (c *manualClock) set(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// setupClock starts a Server whose windows run on a manual clock.
-func setupClock(t *testing.T) (*Server, *manualClock) {
+// setupClock starts a Server, with testOptions changed by opts, whose
+// windows and counter growth run on a manual clock.
+func setupClock(t *testing.T, opts ...func(*Options)) (*Server, *manualClock) {
 	t.Helper()
-	f := New(testOptions())
+	o := testOptions()
+	for _, fn := range opts {
+		fn(&o)
+	}
+	f := New(o)
 	c := &manualClock{}
 	f.elapsed = c.elapsed // before the server starts: no race
 	return serve(t, f), c
@@ -291,4 +296,102 @@ func inFlight(f *Fake) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.inFlight
+}
+
+// rawAnswer is the envelope with its Response left raw, for the commands
+// other than get_member_list.
+type rawAnswer struct {
+	ActionStatus string
+	ErrorCode    int
+	ErrorInfo    string
+	RequestID    string `json:"RequestId"`
+	Response     json.RawMessage
+}
+
+// callPath makes a call with a valid query to path and checks the
+// envelope's invariants.
+func callPath(t *testing.T, s *Server, path, body string) rawAnswer {
+	t.Helper()
+	return callPathWith(t, s, path, validQuery(t).Encode(), body)
+}
+
+func callPathWith(t *testing.T, s *Server, path, rawQuery, body string) rawAnswer {
+	t.Helper()
+	status, raw, _ := post(t, s, path, rawQuery, body)
+	if status != http.StatusOK {
+		t.Fatalf("%s: HTTP status = %d; want 200 (body %q)", path, status, raw)
+	}
+	checkEnvelope(t, raw)
+	var ra rawAnswer
+	if err := json.Unmarshal(raw, &ra); err != nil {
+		t.Fatalf("%s: answer: %v: %q", path, err, raw)
+	}
+	return ra
+}
+
+// listedRoom is a get_room_list entry as a test reads it.
+type listedRoom struct {
+	RoomID         string          `json:"RoomId"`
+	RoomName       string          `json:"RoomName"`
+	Owner          json.RawMessage `json:"Owner_Account"`
+	CoverURL       string          `json:"CoverURL"`
+	Category       []int           `json:"Category"`
+	CreateTime     int64           `json:"CreateTime"`
+	ActivityStatus int             `json:"ActivityStatus"`
+	ViewCount      int64           `json:"ViewCount"`
+}
+
+type listPage struct {
+	RoomList []listedRoom `json:"RoomList"`
+	Next     string       `json:"Next"`
+}
+
+func listBody(next string, count int) string {
+	b, _ := json.Marshal(map[string]any{"Next": next, "Count": count})
+	return string(b)
+}
+
+func roomBody(roomID string) string {
+	b, _ := json.Marshal(map[string]string{"RoomId": roomID})
+	return string(b)
+}
+
+// listRooms reads one get_room_list page, which must succeed.
+func listRooms(t *testing.T, s *Server, next string, count int) listPage {
+	t.Helper()
+	ra := callPath(t, s, RoomListPath, listBody(next, count))
+	if ra.ActionStatus != "OK" {
+		t.Fatalf("get_room_list(%q, %d): %s %d %q", next, count, ra.ActionStatus, ra.ErrorCode, ra.ErrorInfo)
+	}
+	var p listPage
+	if err := json.Unmarshal(ra.Response, &p); err != nil {
+		t.Fatalf("get_room_list Response: %v: %s", err, ra.Response)
+	}
+	if p.RoomList == nil {
+		t.Fatalf("get_room_list RoomList is null: %s", ra.Response)
+	}
+	return p
+}
+
+// ids lists the RoomIds of a page.
+func (p listPage) ids() string {
+	ids := make([]string, len(p.RoomList))
+	for i, r := range p.RoomList {
+		ids[i] = r.RoomID
+	}
+	return strings.Join(ids, ",")
+}
+
+// roomStats reads get_room_stats for id, which must succeed.
+func roomStats(t *testing.T, s *Server, id string) RoomCounters {
+	t.Helper()
+	ra := callPath(t, s, RoomStatsPath, roomBody(id))
+	if ra.ActionStatus != "OK" {
+		t.Fatalf("get_room_stats(%q): %s %d %q", id, ra.ActionStatus, ra.ErrorCode, ra.ErrorInfo)
+	}
+	var c RoomCounters
+	if err := json.Unmarshal(ra.Response, &c); err != nil {
+		t.Fatalf("get_room_stats Response: %v: %s", err, ra.Response)
+	}
+	return c
 }
