@@ -28,6 +28,13 @@ type demoRoom struct {
 	period       time.Duration
 }
 
+// Pop-up rooms: demoPopups of them live at any time, each for
+// demoPopupLife, staggered, so discovery finds rooms appearing and ending.
+const (
+	demoPopups    = 4
+	demoPopupLife = 2 * time.Minute
+)
+
 var demoRooms = []demoRoom{
 	{"live-1001", "alice", 1200, 400, 4 * time.Minute},
 	{"live-1002", "bob", 300, 250, 90 * time.Second},
@@ -69,8 +76,11 @@ func startDemo(logger *slog.Logger) (*demo, error) {
     secret_key: %s
     max_qps: 20
     refresh_interval: %s
+    discovery: {interval: 15s, include: ['^live-']}
+    room_info: {interval: 1m}
+    room_stats: {interval: %s}
     rooms:
-%s`, demoSDKAppID, d.server.URL, demoIdentifier, key, demoStep, rooms.String())
+%s`, demoSDKAppID, d.server.URL, demoIdentifier, key, demoStep, demoStep, rooms.String())
 
 	d.move(time.Now())
 	d.wg.Add(1)
@@ -91,11 +101,31 @@ func startDemo(logger *slog.Logger) (*demo, error) {
 	return d, nil
 }
 
-// move sets every room's audience for time now.
+// move sets every room's audience for time now, and starts and ends the
+// pop-up rooms.
 func (d *demo) move(now time.Time) {
-	for _, r := range demoRooms {
+	for i, r := range demoRooms {
 		phase := 2 * math.Pi * float64(now.UnixNano()%int64(r.period)) / float64(r.period)
-		d.server.SetRoom(r.id, tencenttest.Room{MemberCount: int(r.base + r.swing*math.Sin(phase))})
+		members := int(r.base + r.swing*math.Sin(phase))
+		d.server.SetRoom(r.id, tencenttest.Room{
+			MemberCount: members, Name: r.streamer + "'s live", Owner: r.streamer,
+			Category: []int{1 + i%3}, ViewCount: int64(members) * 3, MaxMemberCount: 10000, MaxSeatCount: 8,
+		})
+	}
+	// Pop-up room n lives from n x demoPopupLife/demoPopups for demoPopupLife.
+	slot := now.UnixNano() / int64(demoPopupLife/demoPopups)
+	for n := slot - demoPopups - 2; n <= slot; n++ {
+		id := fmt.Sprintf("live-pop-%d", n)
+		if n <= slot-demoPopups {
+			d.server.DeleteRoom(id)
+			continue
+		}
+		age := time.Duration(now.UnixNano() - n*int64(demoPopupLife/demoPopups))
+		members := 20 + int(200*math.Sin(math.Pi*float64(age)/float64(demoPopupLife)))
+		d.server.SetRoom(id, tencenttest.Room{
+			MemberCount: members, Name: fmt.Sprintf("Pop-up %d", n%100), Owner: "guest",
+			Category: []int{2}, ViewCount: int64(members), MaxMemberCount: 500, MaxSeatCount: 4,
+		})
 	}
 	d.server.SetRoom("live-flaky", tencenttest.Room{MemberCount: 77})
 	if now.Unix()/int64(demoStep.Seconds())%4 == 0 {

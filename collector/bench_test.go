@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -12,20 +13,29 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/tencent-live-exporter/tencent_live_exporter/collector/internal/floor"
+	"github.com/tencent-live-exporter/tencent_live_exporter/tencent"
 	"github.com/tencent-live-exporter/tencent_live_exporter/tencent/tencenttest"
 )
 
 // cachedExporter returns an Exporter holding apps × roomsPerApp rooms that
-// have all answered, without any upstream (nothing is refreshed).
-func cachedExporter(tb testing.TB, apps, roomsPerApp int) *Exporter {
+// have all answered, without any upstream (nothing is refreshed). With
+// all, every room also has room_info and room_stats data: 15 series a
+// room instead of 4.
+func cachedExporter(tb testing.TB, apps, roomsPerApp int, all ...bool) *Exporter {
 	tb.Helper()
+	full := len(all) > 0 && all[0]
 	var b strings.Builder
 	b.WriteString("apps:\n")
 	for a := range apps {
-		fmt.Fprintf(&b, "  - name: %s\n    sdkappid: %d\n    endpoint: http://127.0.0.1:1\n    identifier: admin\n    secret_key: k\n    rooms:\n",
+		fmt.Fprintf(&b, "  - name: %s\n    sdkappid: %d\n    endpoint: http://127.0.0.1:1\n    identifier: admin\n    secret_key: k\n",
 			floor.AppName(a), 1400000000+a)
+		if full {
+			b.WriteString("    room_info: {interval: 1h}\n    room_stats: {interval: 1h}\n")
+		}
+		b.WriteString("    rooms:\n")
 		for r := range roomsPerApp {
 			fmt.Fprintf(&b, "      - id: %s\n", floor.RoomID(r))
 		}
@@ -44,11 +54,43 @@ func cachedExporter(tb testing.TB, apps, roomsPerApp int) *Exporter {
 		rt.mu.Lock()
 		for i, r := range rt.order {
 			r.attempted, r.up, r.exists, r.hasCount, r.members, r.lastSuccess = true, true, existsYes, true, i, now
+			if full {
+				rt.applyInfoLocked(r, &tencent.RoomInfo{RoomID: r.id, RoomName: "room " + r.id, Owner: "owner", Category: []int{i % 5},
+					RoomType: "Live", MaxMemberCount: 1000, MaxSeatCount: 8, CreateTime: 1700000000 + int64(i), ViewCount: int64(i)})
+				rt.applyStatsLocked(r, &tencent.RoomStats{TotalViewers: int64(i), TotalLikesReceived: int64(2 * i), TotalMsgCount: int64(3 * i), TotalGiftsSent: 4, TotalGiftCoins: 40, TotalUniqueGiftSenders: 2})
+			}
 			rt.buildRoomMetricsLocked(r)
 		}
 		rt.mu.Unlock()
 	}
 	return e
+}
+
+// BenchmarkScrapeAllFamilies serves /metrics for 5 apps × 2000 cached rooms
+// with every room family (150 000 room series) from the exporter, and
+// from the true floor: the same exposition parsed back and served as
+// const metrics built once, family by family. Compare them side by side.
+func BenchmarkScrapeAllFamilies(b *testing.B) {
+	e := cachedExporter(b, 5, 2000, true)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(e, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mfs, err := reg.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var text bytes.Buffer
+	enc := expfmt.NewEncoder(&text, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	floorReg, err := floor.FromExposition(&text)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("exporter", func(b *testing.B) { benchmarkServe(b, reg, false) })
+	b.Run("floor", func(b *testing.B) { benchmarkServe(b, floorReg, false) })
 }
 
 func benchmarkServe(b *testing.B, reg *prometheus.Registry, gzip bool) {

@@ -405,6 +405,7 @@ func (v *View) Describe(chan<- *prometheus.Desc) {}
 // Collect implements prometheus.Collector: it passes on the metrics built
 // when rooms were refreshed, without calling upstream.
 func (v *View) Collect(ch chan<- prometheus.Metric) {
+	collectRooms(v.apps, ch)
 	for _, a := range v.apps {
 		a.collect(ch)
 	}

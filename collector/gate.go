@@ -23,6 +23,20 @@ const (
 	minRateFactor = 0.05
 	recoverStep   = 0.1
 	recoverEvery  = 2 * time.Second
+	// A request reaches the upstream about halfway through its round
+	// trip; the window rule allows the one-way delay to be anywhere in
+	// [arrivalLow, arrivalHigh] of the round trip (half of it, ±20 %).
+	arrivalLow  = 0.4
+	arrivalHigh = 0.6
+	// schedulingMargin covers what the round trips do not measure: a
+	// request let through may wait for the scheduler before it leaves, and
+	// the shortest recent round trip may include such a wait. The modelled
+	// rule is used only where it saves more than this, so on a fast network
+	// the gate keeps to the completion rule.
+	schedulingMargin = 10 * time.Millisecond
+	// fallbackFor is how long a gate keeps to the completion rule after a
+	// frequency-limit answer: the network did not behave as modelled.
+	fallbackFor = 5 * time.Minute
 )
 
 // gate is a door in front of upstream requests: of one command of one app
@@ -31,18 +45,26 @@ const (
 //
 //   - pacing like a token bucket of burst 1 at the current rate spaces
 //     requests evenly, and is slowed down after frequency-limit answers;
-//     priority requests go first when several wait;
-//   - a log of the last floor(max_qps) requests' completion times: a request
-//     may start only when the one max_qps requests before it completed at
-//     least windowLength ago. The upstream has seen a request by the time it
-//     completes, and sees a new one only after it starts, so no window of
-//     the upstream's second ever holds more than max_qps requests, whatever
-//     the network jitter or goroutine scheduling (a bucket alone at rate r
-//     lets r+1 calls into some windows, and late goroutines bunch up).
+//     requests start by priority, then in arrival order;
+//   - a log of the last floor(max_qps) requests' send and completion
+//     times: a request may start only once the one max_qps requests before
+//     it reached the upstream at least windowLength before this one can.
+//     A request reaches the upstream between its send and its completion,
+//     about halfway: the rule takes the latest arrival of the old request
+//     (arrivalHigh of its round trip) and the earliest of the new one
+//     (arrivalLow of the shortest recent round trip), so no window of the
+//     upstream's second holds more than max_qps requests while one-way
+//     delays stay within ±20 % of half the round trip. The cost is 0.2 of
+//     the round trip per window: 95 % of max_qps at 250 ms.
+//   - the safety net: after a frequency-limit answer the gate keeps, for
+//     fallbackFor, to the completion rule, which holds whatever the
+//     network: the upstream has seen a request by the time it completes
+//     and sees a new one only after it is sent, so the request max_qps
+//     later starts windowLength after the old one completed.
 //
-// The price is that a window's requests take their own latency out of it:
-// throughput is at most max_qps / (1 s + latency), 98 % at 20 ms.
-// A gate survives reloads so the quota is kept across them.
+// (A bucket alone at rate r lets r+1 calls into some windows, and late
+// goroutines bunch up.) A gate survives reloads so the quota is kept
+// across them.
 type gate struct {
 	mu         sync.Mutex
 	maxQPS     float64
@@ -52,24 +74,30 @@ type gate struct {
 	slots      []*gateSlot // ring: the slot a new request reuses is slots[next]
 	next       int
 	released   chan struct{} // closed and replaced when a request completes or a priority waiter leaves
-	// queue holds the waiting requests in the order they may start: the
-	// first priorityWaiting of them are priority requests.
-	queue           []*gateWaiter
-	priorityWaiting int
+	// queue holds the waiting requests in the order they may start.
+	queue []*gateWaiter
 	// recoverEvery is how often a slowed-down rate climbs a step.
 	recoverEvery time.Duration
+	// fallbackUntil: until then, the completion rule.
+	fallbackUntil time.Time
+	fallbackFor   time.Duration
 }
 
 // gateSlot records one request: in flight, or when it completed.
 type gateSlot struct {
 	inFlight bool
+	sent     time.Time
 	done     time.Time
 }
+
+// rtt is the slot's round trip, once completed.
+func (s *gateSlot) rtt() time.Duration { return s.done.Sub(s.sent) }
 
 func newGate(maxQPS float64) *gate {
 	g := &gate{
 		released:     make(chan struct{}),
 		recoverEvery: recoverEvery,
+		fallbackFor:  fallbackFor,
 	}
 	g.setMaxQPS(maxQPS)
 	return g
@@ -98,23 +126,37 @@ func (g *gate) setMaxQPS(maxQPS float64) {
 }
 
 // wait blocks until a request may start, or ctx ends. The caller must
-// call done once the request has completed. Requests start in the order
-// they arrived, priority requests before all others.
-func (g *gate) wait(ctx context.Context, priority bool) (done func(), err error) {
-	g.recover(time.Now())
-	me := &gateWaiter{}
-	g.mu.Lock()
-	if priority {
-		g.queue = slices.Insert(g.queue, g.priorityWaiting, me)
-		g.priorityWaiting++
-	} else {
-		g.queue = append(g.queue, me)
+// call done once the request has completed. Requests start by priority
+// (lower first), then in the order they arrived.
+func (g *gate) wait(ctx context.Context, priority int) (done func(), err error) {
+	slot, err := g.acquire(ctx, priority)
+	if err != nil {
+		return nil, err
 	}
+	return func() { g.complete(slot) }, nil
+}
+
+// markSent moves a slot's send time to when the request really left,
+// after the gates behind this one.
+func (g *gate) markSent(slot *gateSlot, t time.Time) {
+	g.mu.Lock()
+	slot.sent = t
+	g.mu.Unlock()
+}
+
+// acquire takes a slot for a request; complete releases it.
+func (g *gate) acquire(ctx context.Context, priority int) (*gateSlot, error) {
+	g.recover(time.Now())
+	me := &gateWaiter{priority: priority}
+	g.mu.Lock()
+	// Behind every waiter of the same or a higher priority.
+	i := len(g.queue)
+	for i > 0 && g.queue[i-1].priority > priority {
+		i--
+	}
+	g.queue = slices.Insert(g.queue, i, me)
 	leave := func() {
 		g.queue = slices.DeleteFunc(g.queue, func(w *gateWaiter) bool { return w == me })
-		if priority {
-			g.priorityWaiting--
-		}
 		g.broadcastLocked() // the next in line may go
 	}
 	var timer *time.Timer
@@ -132,10 +174,10 @@ func (g *gate) wait(ctx context.Context, priority bool) (done func(), err error)
 			case now.Before(g.nextStart):
 				until = g.nextStart
 			case slot.inFlight:
-			case !slot.done.IsZero() && now.Sub(slot.done) < windowLength:
-				until = slot.done.Add(windowLength)
+			case !slot.done.IsZero() && now.Before(g.reuseAtLocked(slot, now)):
+				until = g.reuseAtLocked(slot, now)
 			default:
-				fresh := &gateSlot{inFlight: true}
+				fresh := &gateSlot{inFlight: true, sent: now}
 				g.slots[g.next] = fresh
 				g.next = (g.next + 1) % len(g.slots)
 				// Burst 1 on a schedule: the next request may start one
@@ -149,7 +191,7 @@ func (g *gate) wait(ctx context.Context, priority bool) (done func(), err error)
 				g.nextStart = g.nextStart.Add(interval)
 				leave()
 				g.mu.Unlock()
-				return func() { g.complete(fresh) }, nil
+				return fresh, nil
 			}
 		}
 		released := g.released
@@ -176,8 +218,28 @@ func (g *gate) wait(ctx context.Context, priority bool) (done func(), err error)
 	}
 }
 
+// reuseAtLocked is when the request max_qps after the slot's may start.
+func (g *gate) reuseAtLocked(slot *gateSlot, now time.Time) time.Time {
+	completion := slot.done.Add(windowLength)
+	if now.Before(g.fallbackUntil) {
+		return completion
+	}
+	minRTT := slot.rtt()
+	for _, s := range g.slots {
+		if !s.inFlight && !s.done.IsZero() {
+			minRTT = min(minRTT, s.rtt())
+		}
+	}
+	arrivedBy := slot.sent.Add(time.Duration(arrivalHigh * float64(slot.rtt())))
+	modelled := arrivedBy.Add(windowLength - time.Duration(arrivalLow*float64(minRTT)) + schedulingMargin)
+	if modelled.After(completion) {
+		return completion
+	}
+	return modelled
+}
+
 // gateWaiter is one request's place in a gate's queue.
-type gateWaiter struct{ _ byte } // not zero-sized: pointers to zero-sized values may be equal
+type gateWaiter struct{ priority int }
 
 func (g *gate) complete(s *gateSlot) {
 	g.mu.Lock()
@@ -197,6 +259,7 @@ func (g *gate) slowDown(now time.Time) {
 	defer g.mu.Unlock()
 	g.current = max(g.current/2, g.maxQPS*minRateFactor)
 	g.lastChange = now
+	g.fallbackUntil = now.Add(g.fallbackFor)
 }
 
 // recover raises a slowed-down rate step by step.
@@ -281,20 +344,36 @@ func (ag *appGates) wait(ctx context.Context, command string) (done func(), err 
 	if !ok {
 		return nil, fmt.Errorf("no gate for command %q", command)
 	}
-	doneCommand, err := cg.wait(ctx, false)
+	commandSlot, err := cg.acquire(ctx, 0)
 	if err != nil {
 		return nil, err
 	}
 	total := ag.totalGate()
 	if total == nil {
-		return doneCommand, nil
+		return func() { cg.complete(commandSlot) }, nil
 	}
-	doneTotal, err := total.wait(ctx, command == tencent.CommandGetMemberList)
+	totalSlot, err := total.acquire(ctx, commandPriority(command))
 	if err != nil {
-		doneCommand() // counted as a request: conservative, never opens a burst
+		cg.complete(commandSlot) // counted as a request: conservative, never opens a burst
 		return nil, err
 	}
-	return func() { doneTotal(); doneCommand() }, nil
+	cg.markSent(commandSlot, time.Now()) // the wait for the app-wide gate is no round trip
+	return func() { total.complete(totalSlot); cg.complete(commandSlot) }, nil
+}
+
+// commandPriority orders the commands competing for the app-wide gate:
+// member counts first, then the listing (a few calls that keep the room
+// set right), stats (counters with a short interval), and metadata last.
+func commandPriority(command string) int {
+	switch command {
+	case tencent.CommandGetMemberList:
+		return 0
+	case tencent.CommandGetRoomList:
+		return 1
+	case tencent.CommandGetRoomStats:
+		return 2
+	}
+	return 3
 }
 
 // slowDown reacts to a frequency-limit answer: 60007 slows the command

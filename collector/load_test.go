@@ -5,17 +5,22 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"text/tabwriter"
 	"time"
 
+	"github.com/tencent-live-exporter/tencent_live_exporter/tencent"
 	"github.com/tencent-live-exporter/tencent_live_exporter/tencent/tencenttest"
 )
 
 var (
 	loadReport = flag.Bool("load", false, "run the load harness (TestLoadReport) and print its table")
 	loadFull   = flag.Bool("load.full", false, "with -load, also run the full-size ceiling (7600 rooms, 40s refresh; about 3 minutes)")
+	loadScale  = flag.Int("load.scale", 10, "with -load, divide the rooms and intervals of the multi-command scenarios by this (1: full size)")
+	loadChurn  = flag.Duration("load.churn", 3*time.Minute, "with -load, how long the churn scenario runs (3m at scale 10 is 30 scaled minutes)")
+	loadOnly   = flag.String("load.only", "", "with -load, run only the scenarios whose name contains this")
 )
 
 // ceilingScenario describes a steady-state run at the upstream's ceiling.
@@ -194,6 +199,9 @@ func TestLoadReport(t *testing.T) {
 	fmt.Fprintln(w, "scenario\tfigure\tmeasured\ttarget")
 
 	report := func(name string, sc ceilingScenario, ageTarget time.Duration) {
+		if !strings.Contains(name, *loadOnly) {
+			return
+		}
 		res := runCeiling(t, sc)
 		fmt.Fprintf(w, "%s\trooms never fetched\t%d of %d\t0\n", name, res.neverFetched, sc.rooms)
 		fmt.Fprintf(w, "%s\toldest data in steady state\t%.1fs\t<= %s\n", name, res.maxAge.Seconds(), ageTarget)
@@ -213,25 +221,116 @@ func TestLoadReport(t *testing.T) {
 		}, 60*time.Second)
 	}
 
-	off := runCeiling(t, ceilingScenario{
-		rooms: 200, gone: 200, refresh: 4 * time.Second, maxQPS: 200,
-		scrapers: 1, scrapeInterval: 1500 * time.Millisecond, scrapeTimeout: time.Second,
-		warmup: time.Second, run: 60 * time.Second,
-	})
-	fmt.Fprintf(w, "offline back-off (200 live, 200 gone, 4s, cap 16s, 61s)\tcalls to gone / calls to live\t%.2f\t<= 0.5\n", off.goneRatio)
-	w.Flush()
+	if strings.Contains("offline back-off", *loadOnly) {
+		off := runCeiling(t, ceilingScenario{
+			rooms: 200, gone: 200, refresh: 4 * time.Second, maxQPS: 200,
+			scrapers: 1, scrapeInterval: 1500 * time.Millisecond, scrapeTimeout: time.Second,
+			warmup: time.Second, run: 60 * time.Second,
+		})
+		fmt.Fprintf(w, "offline back-off (200 live, 200 gone, 4s, cap 16s, 61s)\tcalls to gone / calls to live\t%.2f\t<= 0.5\n", off.goneRatio)
+		w.Flush()
+	}
 
-	for _, latency := range []time.Duration{20 * time.Millisecond, 100 * time.Millisecond} {
+	skip := func(name string) bool { return !strings.Contains(name, *loadOnly) }
+	multi := func(name string, sc multiScenario, needs map[string]float64, intervals map[string]time.Duration) multiResult {
+		if skip(name) {
+			return multiResult{}
+		}
+		res := runMulti(t, sc)
+		for _, c := range limitedCommands {
+			need, ok := needs[c]
+			if !ok {
+				continue
+			}
+			fmt.Fprintf(w, "%s\t%s calls/s (%% of what its interval needs)\t%.1f (%.0f%% of %.1f)\t>= 95%%\n", name, c, res.callsPerSec[c], 100*res.callsPerSec[c]/need, need)
+			if iv, ok := intervals[c]; ok {
+				fmt.Fprintf(w, "%s\t%s longest gap per room / never fetched\t%.1fs / %d\t<= %.1fs / 0\n", name, c, res.maxGap[c].Seconds(), res.neverFetched[c], 1.1*iv.Seconds())
+			}
+		}
+		fmt.Fprintf(w, "%s\t60007 by command / 60011\t%v / %d\tnone / 0\n", name, res.rateLimited, res.appLimited)
+		fmt.Fprintf(w, "%s\tmost calls in a second by command / all\t%v / %d\t\n", name, res.maxPerSecond, res.maxAll)
+		fmt.Fprintf(w, "%s\tslowest scrape\t%s\t< %s\n", name, res.scrapeMax.Round(time.Millisecond), sc.scrapeTimeout-500*time.Millisecond)
+		w.Flush()
+		return res
+	}
+	n := *loadScale
+	d := time.Duration(n)
+	scaleName := func(s string) string {
+		if n == 1 {
+			return s
+		}
+		return fmt.Sprintf("%s (1/%d)", s, n)
+	}
+	{
+		name := scaleName("discovery ceiling, 8000 rooms")
+		sc := discoveryCeiling(n)
+		res := multi(name, sc, map[string]float64{
+			tencent.CommandGetMemberList: float64(8000/n) / (40 * time.Second / d).Seconds(),
+		}, map[string]time.Duration{tencent.CommandGetMemberList: 40 * time.Second / d})
+		if !skip(name) {
+			fmt.Fprintf(w, "%s\tfirst full sweep (%d pages at 10/s)\t%.1fs\t<= %.1fs\n", name, (8000/n+19)/20, res.firstSweep.Seconds(), 44.0/float64(n))
+			w.Flush()
+		}
+	}
+	{
+		name := scaleName("churn, 4000 rooms, 10% replaced per minute")
+		if !skip(name) {
+			sc := churnScenario(n, *loadChurn)
+			res := multi(name, sc, nil, map[string]time.Duration{tencent.CommandGetMemberList: 40 * time.Second / d})
+			fmt.Fprintf(w, "%s\tnew room to data / ended room gone\t%.1fs / %.1fs\t<= %.0fs / %.0fs\n", name,
+				res.newToData.Seconds(), res.endedToGone.Seconds(), (100 * time.Second / d).Seconds(), (120 * time.Second / d).Seconds())
+			fmt.Fprintf(w, "%s\theap in use / goroutines, start -> end of %s\t%.1f -> %.1f MiB / %d -> %d\tno growth\n", name, *loadChurn,
+				float64(res.heapStart)/(1<<20), float64(res.heapEnd)/(1<<20), res.goroutinesStart, res.goroutinesEnd)
+			w.Flush()
+		}
+	}
+	multi(scaleName("stats ceiling, 5700 rooms"), statsCeiling(n), map[string]float64{
+		tencent.CommandGetMemberList: float64(5700/n) / (40 * time.Second / d).Seconds(),
+		tencent.CommandGetRoomStats:  float64(5700/n) / (60 * time.Second / d).Seconds(),
+	}, map[string]time.Duration{tencent.CommandGetMemberList: 40 * time.Second / d, tencent.CommandGetRoomStats: 60 * time.Second / d})
+	multi(scaleName("every command at once, 7600 rooms, max_qps_total 300"), allCommandsCeiling(n), map[string]float64{
+		tencent.CommandGetMemberList: float64(7600/n) / (40 * time.Second / d).Seconds(),
+		tencent.CommandGetRoomStats:  float64(7600/n) / (120 * time.Second / d).Seconds(),
+		tencent.CommandGetRoomInfo:   float64(7600/n) / (600 * time.Second / d).Seconds(),
+		tencent.CommandGetRoomList:   float64((7600/n+19)/20) / (60 * time.Second / d).Seconds(),
+	}, map[string]time.Duration{
+		tencent.CommandGetMemberList: 40 * time.Second / d, tencent.CommandGetRoomStats: 120 * time.Second / d, tencent.CommandGetRoomInfo: 600 * time.Second / d,
+	})
+
+	for _, rtt := range []time.Duration{20 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond} {
+		if !strings.Contains("saturation", *loadOnly) {
+			break
+		}
 		srv := newFake(t, 200)
-		srv.SetLatency(latency)
-		ids := roomIDs("room", 1000)
+		srv.SetNetwork(rtt, 0.5, 0.2) // arrives after half the round trip, ±20 %
+		ids := roomIDs("room", 2000)
 		for _, id := range ids {
 			srv.SetRoom(id, tencenttest.Room{MemberCount: 5})
 		}
-		e := newExporter(t, Options{}, appYAML("app", srv.URL, testKey, "max_qps: 200\nrefresh_interval: 1h", ids...))
+		settings := "max_qps: 200\nmax_concurrency: 100\nrefresh_interval: 1h"
+		// First contact (one probe) happens before the measured scrape.
+		e := newExporter(t, Options{}, appYAML("app", srv.URL, testKey, settings, "warm-up"))
+		scrape(t, e, time.Minute)
+		if err := e.ApplyConfig(mustDecode(t, appYAML("app", srv.URL, testKey, settings, ids...))); err != nil {
+			t.Fatal(err)
+		}
+		before := srv.Stats()
+		// The steady rate: calls between 1.5 s in and 1.5 s before the end.
+		var mid1, mid2 tencenttest.Stats
+		var t1, t2 time.Time
+		go func() {
+			time.Sleep(1500 * time.Millisecond)
+			mid1, t1 = srv.Stats(), time.Now()
+			time.Sleep(6 * time.Second)
+			mid2, t2 = srv.Stats(), time.Now()
+		}()
 		took := scrape(t, e, time.Minute)
-		qps := float64(srv.Stats().Calls) / took.Seconds()
-		fmt.Fprintf(w, "saturation: cold scrape, 1000 rooms, %s latency\tcalls/s (%% of max_qps 200)\t%.1f (%.1f%%)\t>= 95%%\n", latency, qps, qps/2)
+		st := srv.Stats()
+		cold := float64(st.Calls-before.Calls) / took.Seconds()
+		steady := float64(mid2.Calls-mid1.Calls) / t2.Sub(t1).Seconds()
+		target := map[time.Duration]float64{20 * time.Millisecond: 195, 100 * time.Millisecond: 190, 250 * time.Millisecond: 185}[rtt]
+		fmt.Fprintf(w, "saturation: 2000 due rooms, %s round trip\tcalls/s steady (%% of max_qps 200) / whole cold scrape / 60007 / most in a second\t%.1f (%.1f%%) / %.1f / %d / %d\t>= %.0f / / 0 / <= 200\n",
+			rtt, steady, steady/2, cold, st.RateLimited, st.MaxPerSecond, target)
 		w.Flush()
 	}
 }

@@ -289,38 +289,59 @@ type roomSeries struct {
 func (s *roomSeries) Desc() *prometheus.Desc { return s.desc }
 
 func (s *roomSeries) Write(m *dto.Metric) error {
-	// Shared and never modified, as client_golang's const metrics do.
+	// Labels are shared and never modified, as client_golang's const
+	// metrics do. The value is copied into memory allocated now, as they
+	// do too: the registry then reads each family's values in the order it
+	// allocated them, not scattered across hours of refreshes.
 	m.Label = s.labels
 	if s.isCounter {
-		m.Counter = &s.counter
+		m.Counter = &dto.Counter{Value: proto.Float64(s.value)}
 	} else {
-		m.Gauge = &s.gauge
+		m.Gauge = &dto.Gauge{Value: proto.Float64(s.value)}
 	}
 	return nil
 }
 
 // roomSnapshot is what one source (members, metadata or stats) of a room
-// exposes until its next refresh. Its series never move: they are built
-// in place in an array of the size needed.
+// exposes until its next refresh: series[i] is the source's i-th family,
+// absent while its desc is nil. Its series never move.
 type roomSnapshot struct {
 	series []roomSeries
 }
 
-// newRoomSnapshot makes room for n series.
+// newRoomSnapshot makes a snapshot of a source of n families.
 func newRoomSnapshot(n int) *roomSnapshot {
-	return &roomSnapshot{series: make([]roomSeries, 0, n)}
+	return &roomSnapshot{series: make([]roomSeries, n)}
 }
 
-func (s *roomSnapshot) add(desc *prometheus.Desc, labels []*dto.LabelPair, v float64) {
-	s.series = s.series[:len(s.series)+1] // within capacity: nothing moves
-	rs := &s.series[len(s.series)-1]
+// set fills family i with a gauge.
+func (s *roomSnapshot) set(i int, desc *prometheus.Desc, labels []*dto.LabelPair, v float64) {
+	rs := &s.series[i]
 	rs.desc, rs.labels, rs.value = desc, labels, v
 	rs.gauge.Value = &rs.value
 }
 
-func (s *roomSnapshot) addCounter(desc *prometheus.Desc, labels []*dto.LabelPair, v float64) {
-	s.series = s.series[:len(s.series)+1]
-	rs := &s.series[len(s.series)-1]
+// setCounter fills family i with a counter.
+func (s *roomSnapshot) setCounter(i int, desc *prometheus.Desc, labels []*dto.LabelPair, v float64) {
+	rs := &s.series[i]
 	rs.desc, rs.labels, rs.value, rs.isCounter = desc, labels, v, true
 	rs.counter.Value = &rs.value
 }
+
+// The families of each source, in the order of their snapshots.
+const (
+	famMembers = iota
+	famUp
+	famExists
+	famLastSuccess
+	numMemberFamilies
+)
+
+const (
+	famInfo = iota
+	famMaxMembers
+	famMaxSeats
+	famCreated
+	famViews
+	numMetaFamilies
+)

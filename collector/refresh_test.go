@@ -256,3 +256,57 @@ func TestSecretNeverInOutput(t *testing.T) {
 		t.Errorf("config output does not show the secret as <secret>:\n%s", e.Config().String())
 	}
 }
+
+// TestGateFallsBackAfterRateLimit proves the gate's safety net against a
+// real API answer: on a 250 ms round trip the modelled rule lets about 95 %
+// of max_qps through; one 60007 answer switches the gate to the completion
+// rule, which costs the whole round trip per window (about 80 %).
+func TestGateFallsBackAfterRateLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs for 15 seconds")
+	}
+	srv := newFake(t, 200)
+	srv.SetNetwork(250*time.Millisecond, 0.5, 0.2)
+	ids := roomIDs("room", 1600)
+	for _, id := range ids {
+		srv.SetRoom(id, tencenttest.Room{MemberCount: 1})
+	}
+	e := newExporter(t, Options{}, appYAML("app", srv.URL, testKey, "max_qps: 200\nmax_concurrency: 100\nrefresh_interval: 1h", ids...))
+	g := e.gates[testSDKAppID].commands[tencent.CommandGetMemberList]
+	g.mu.Lock()
+	g.recoverEvery = time.Millisecond // the halved rate recovers at once: only the fallback stays
+	g.mu.Unlock()
+	// calls/s over [from, from+d] while one long scrape runs.
+	rate := func(from, d time.Duration, start time.Time) float64 {
+		time.Sleep(time.Until(start.Add(from)))
+		before := srv.Stats().Calls
+		time.Sleep(d)
+		return float64(srv.Stats().Calls-before) / d.Seconds()
+	}
+	done := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(done)
+		scrape(t, e, 30*time.Second)
+	}()
+	modelled := rate(time.Second, 3*time.Second, start)
+	srv.FailNext(ids[len(ids)-1], 60007, 1) // the last room draws a 60007 when its turn comes
+	srv.FailNext(ids[800], 60007, 1)
+	eventually(t, 10*time.Second, "the gate in its fallback", func() bool {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return time.Now().Before(g.fallbackUntil)
+	})
+	fellBack := time.Since(start)
+	fallback := rate(fellBack+time.Second, 3*time.Second, start)
+	<-done
+	t.Logf("250 ms round trip: %.1f calls/s with the modelled rule, %.1f in the fallback", modelled, fallback)
+	if st := srv.Stats(); st.RateLimited != 0 {
+		t.Errorf("%d answers 60007 from the fake's limit; want 0 (only the injected ones)", st.RateLimited)
+	}
+	// The completion rule allows 200 / (1.005 s + 0.25 s) = 159/s; the
+	// modelled one 200 / (1.005 s + 0.05 s) = 190/s.
+	if fallback > 170 || modelled < fallback+10 {
+		t.Errorf("calls/s: %.1f before the 60007, %.1f after; want the completion rule's ~159 after, clearly below", modelled, fallback)
+	}
+}

@@ -619,32 +619,32 @@ func (rt *appRuntime) warnLocked(now time.Time, level slog.Level, command, code 
 // scrapes only pass them on.
 func (rt *appRuntime) buildRoomMetricsLocked(r *room) {
 	d := rt.descs
-	s := newRoomSnapshot(4)
+	s := newRoomSnapshot(numMemberFamilies)
 	if r.hasCount && r.exists != existsNo {
-		s.add(d.members, r.labels, float64(r.members))
+		s.set(famMembers, d.members, r.labels, float64(r.members))
 	}
 	if r.attempted {
-		s.add(d.up, r.labels, boolToFloat(r.up))
+		s.set(famUp, d.up, r.labels, boolToFloat(r.up))
 	}
 	if r.exists != existsUnknown {
-		s.add(d.exists, r.labels, boolToFloat(r.exists == existsYes))
+		s.set(famExists, d.exists, r.labels, boolToFloat(r.exists == existsYes))
 	}
 	if !r.lastSuccess.IsZero() {
-		s.add(d.lastSuccess, r.labels, float64(r.lastSuccess.UnixNano())/1e9)
+		s.set(famLastSuccess, d.lastSuccess, r.labels, float64(r.lastSuccess.UnixNano())/1e9)
 	}
 	r.snapshot.Store(s)
 
 	if m := &r.meta; m.known && r.exists != existsNo {
-		s := newRoomSnapshot(5)
-		s.add(roomInfoDesc, m.info, 1)
+		s := newRoomSnapshot(numMetaFamilies)
+		s.set(famInfo, roomInfoDesc, m.info, 1)
 		if m.hasInfo {
-			s.add(roomMaxMembersDesc, r.idLabels, float64(m.maxMembers))
-			s.add(roomMaxSeatsDesc, r.idLabels, float64(m.maxSeats))
+			s.set(famMaxMembers, roomMaxMembersDesc, r.idLabels, float64(m.maxMembers))
+			s.set(famMaxSeats, roomMaxSeatsDesc, r.idLabels, float64(m.maxSeats))
 		}
 		if m.created > 0 {
-			s.add(roomCreatedDesc, r.idLabels, float64(m.created))
+			s.set(famCreated, roomCreatedDesc, r.idLabels, float64(m.created))
 		}
-		s.add(roomViewsDesc, r.idLabels, float64(m.views))
+		s.set(famViews, roomViewsDesc, r.idLabels, float64(m.views))
 		r.metaSnapshot.Store(s)
 	} else {
 		r.metaSnapshot.Store(nil)
@@ -654,7 +654,7 @@ func (rt *appRuntime) buildRoomMetricsLocked(r *room) {
 		st := &r.stats
 		s := newRoomSnapshot(numStats)
 		for i, v := range [numStats]int64{st.TotalViewers, st.TotalLikesReceived, st.TotalMsgCount, st.TotalGiftsSent, st.TotalGiftCoins, st.TotalUniqueGiftSenders} {
-			s.addCounter(d.stats[i], r.labels, float64(v))
+			s.setCounter(i, d.stats[i], r.labels, float64(v))
 		}
 		r.statsSnapshot.Store(s)
 	} else {
@@ -767,22 +767,54 @@ func (rt *appRuntime) view() appView {
 	return appView{rt: rt, rooms: rt.order}
 }
 
-// collect sends the view's room metrics and app-level gauges, one source
-// at a time so that each family's series arrive together.
-func (v appView) collect(ch chan<- prometheus.Metric) {
-	for _, snapshot := range []func(*room) *roomSnapshot{
-		func(r *room) *roomSnapshot { return r.snapshot.Load() },
-		func(r *room) *roomSnapshot { return r.metaSnapshot.Load() },
-		func(r *room) *roomSnapshot { return r.statsSnapshot.Load() },
-	} {
-		for _, r := range v.rooms {
-			if s := snapshot(r); s != nil {
-				for i := range s.series {
-					ch <- &s.series[i]
+// roomSources are the snapshots of a room, with their number of families.
+var roomSources = [...]struct {
+	load     func(*room) *roomSnapshot
+	families int
+}{
+	{func(r *room) *roomSnapshot { return r.snapshot.Load() }, numMemberFamilies},
+	{func(r *room) *roomSnapshot { return r.metaSnapshot.Load() }, numMetaFamilies},
+	{func(r *room) *roomSnapshot { return r.statsSnapshot.Load() }, numStats},
+}
+
+// collectRooms sends the room series of every app, one family at a time:
+// the registry then lays each family's metrics out together, which is
+// what makes its checks, sort and encoding fast (interleaving families
+// room by room cost about a third more per scrape). Each snapshot is read
+// once, into per-family lists.
+func collectRooms(apps []appView, ch chan<- prometheus.Metric) {
+	rooms := 0
+	for _, a := range apps {
+		rooms += len(a.rooms)
+	}
+	for _, src := range roomSources {
+		families := make([][]*roomSeries, src.families)
+		for fam := range families {
+			families[fam] = make([]*roomSeries, 0, rooms)
+		}
+		for _, a := range apps {
+			for _, r := range a.rooms {
+				s := src.load(r)
+				if s == nil {
+					continue
+				}
+				for fam := range s.series {
+					if s.series[fam].desc != nil {
+						families[fam] = append(families[fam], &s.series[fam])
+					}
 				}
 			}
 		}
+		for _, list := range families {
+			for _, m := range list {
+				ch <- m
+			}
+		}
 	}
+}
+
+// collect sends the app-level gauges of the view.
+func (v appView) collect(ch chan<- prometheus.Metric) {
 	rt := v.rt
 	rt.mu.Lock()
 	name, up := rt.name, rt.up

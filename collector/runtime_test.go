@@ -561,7 +561,7 @@ func TestCommandGatePriority(t *testing.T) {
 	g := newGate(5) // one request per 200 ms
 	ctx, cancel := contextWithTimeout(5 * time.Second)
 	defer cancel()
-	done, err := g.wait(ctx, false) // uses the first token
+	done, err := g.wait(ctx, 1) // uses the first token
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -569,14 +569,14 @@ func TestCommandGatePriority(t *testing.T) {
 	order := make(chan string, 2)
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		if d, err := g.wait(ctx, false); err == nil {
+		if d, err := g.wait(ctx, 1); err == nil {
 			order <- "other"
 			d()
 		}
 	})
 	time.Sleep(20 * time.Millisecond) // "other" waits first
 	wg.Go(func() {
-		if d, err := g.wait(ctx, true); err == nil {
+		if d, err := g.wait(ctx, 0); err == nil {
 			order <- tencent.CommandGetMemberList
 			d()
 		}

@@ -43,7 +43,9 @@ const (
 )
 
 // TestExampleConfig checks that config.yml is a valid configuration (its
-// secret file is not read) that the end-to-end test can derive from.
+// secret file is not read) that the end-to-end test can derive from: its
+// first app for apps with listed rooms, its first app with discovery for
+// apps whose rooms are found with get_room_list.
 func TestExampleConfig(t *testing.T) {
 	f, err := os.Open(exporterConfigFile)
 	if err != nil {
@@ -58,6 +60,14 @@ func TestExampleConfig(t *testing.T) {
 	if a.Region == "" || a.SecretKeyFile == "" || len(a.Rooms) == 0 {
 		t.Errorf("%s: first app has region %q, secret_key_file %q, %d rooms; want all set (the e2e test replaces them)",
 			exporterConfigFile, a.Region, a.SecretKeyFile, len(a.Rooms))
+	}
+	i := slices.IndexFunc(cfg.Apps, func(a *collector.AppConfig) bool { return a.Discovery != nil })
+	if i < 0 {
+		t.Fatalf("%s: no app with discovery; want one that shows discovery, room_info and room_stats", exporterConfigFile)
+	}
+	if d := cfg.Apps[i]; len(d.Rooms) != 0 || d.RoomInfo == nil || d.RoomStats == nil || len(d.Discovery.Include) == 0 || len(d.Discovery.Exclude) == 0 {
+		t.Errorf("%s: app %q with discovery has %d rooms, room_info %v, room_stats %v, include %q, exclude %q; want no listed rooms, both blocks and both filters (the e2e test relies on them)",
+			exporterConfigFile, d.Name, len(d.Rooms), d.RoomInfo != nil, d.RoomStats != nil, d.Discovery.Include, d.Discovery.Exclude)
 	}
 }
 
@@ -129,13 +139,16 @@ func buildExporter(t *testing.T) string {
 // e2eApp is one app of the scenario: its fake, its settings over those of
 // config.yml, its rooms and what the fake serves for them.
 type e2eApp struct {
-	name     string
-	sdkAppID uint64
-	key      string // the fake's key
-	fileKey  string // the key written to secret_key_file (wrong for a misconfigured app)
-	settings map[string]any
-	rooms    []e2eRoom
-	fake     *tencenttest.Server
+	name      string
+	sdkAppID  uint64
+	key       string         // the fake's key
+	fileKey   string         // the key written to secret_key_file (wrong for a misconfigured app)
+	discovery bool           // derived from config.yml's first app with discovery instead of its first app
+	settings  map[string]any // over the app of config.yml; nested mappings (discovery:) are merged
+	rooms     []e2eRoom      // listed in the exporter's configuration
+	listed    []e2eRoom      // only in the fake: found by discovery and watched
+	unwatched []e2eRoom      // only in the fake: left out by discovery's filters or max_rooms
+	fake      *tencenttest.Server
 }
 
 type e2eRoom struct {
@@ -166,19 +179,33 @@ func exporterConfig(t *testing.T, dir string, apps []*e2eApp) string {
 	if !ok {
 		t.Fatalf("%s: apps[0] is not a mapping", exporterConfigFile)
 	}
+	var discoveryExample map[string]any
+	for _, e := range examples {
+		if m, ok := e.(map[string]any); ok && m["discovery"] != nil {
+			discoveryExample = m
+			break
+		}
+	}
 	var out []any
 	for _, a := range apps {
+		template := example
+		if a.discovery {
+			if discoveryExample == nil {
+				t.Fatalf("%s: no app with discovery", exporterConfigFile)
+			}
+			template = discoveryExample
+		}
 		keyFile := filepath.Join(dir, a.name+".key")
 		if err := os.WriteFile(keyFile, []byte(a.fileKey+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		app := maps.Clone(example)
+		app := maps.Clone(template)
 		for _, k := range []string{"region", "endpoint", "secret_key", "secret_key_file"} {
 			delete(app, k)
 		}
 		app["name"], app["sdkappid"] = a.name, a.sdkAppID
 		app["endpoint"], app["secret_key_file"] = a.fake.URL, keyFile
-		maps.Copy(app, a.settings)
+		mergeSettings(app, a.settings)
 		var rooms []any
 		for _, r := range a.rooms {
 			room := map[string]any{"id": r.id}
@@ -187,7 +214,11 @@ func exporterConfig(t *testing.T, dir string, apps []*e2eApp) string {
 			}
 			rooms = append(rooms, room)
 		}
-		app["rooms"] = rooms
+		if len(rooms) > 0 {
+			app["rooms"] = rooms
+		} else {
+			delete(app, "rooms") // optional with discovery
+		}
 		out = append(out, app)
 	}
 	doc["apps"] = out
@@ -202,15 +233,46 @@ func exporterConfig(t *testing.T, dir string, apps []*e2eApp) string {
 	return path
 }
 
+// mergeSettings copies src over dst, merging mappings present in both
+// (so that discovery: {interval: 1s} keeps config.yml's filters) without
+// modifying dst's nested mappings, which config.yml's apps share.
+func mergeSettings(dst, src map[string]any) {
+	for k, v := range src {
+		if sub, ok := v.(map[string]any); ok {
+			if base, ok := dst[k].(map[string]any); ok {
+				merged := maps.Clone(base)
+				mergeSettings(merged, sub)
+				dst[k] = merged
+				continue
+			}
+		}
+		dst[k] = v
+	}
+}
+
 // Shortened durations of the test's copies of the rule files. The rate
 // windows must be short for the rates to reach their steady value within
-// the test (rate divides by the whole window); the offset and the stale
-// threshold so that those alerts can fire within seconds.
+// the test (rate divides by the whole window); the offsets, thresholds and
+// windows of the alerts so that they can fire within seconds.
 const (
 	e2eRateWindow     = "[20s]"
 	e2eCollapseOffset = "offset 10s"
-	e2eStaleAfter     = "> 10"
+	// A chat is flat when its counters did not move for e2eChatFlat, after
+	// moving in the e2eChatBefore before. Stats are fetched every second:
+	// 15 s of flat samples is a frozen room, not a slow fetch.
+	e2eChatFlat   = "[15s]"
+	e2eChatBefore = "[1m] offset 15s"
 )
+
+// e2eRewrites are the replacements in each alert's rule in the test's
+// copy of alerts.yml: each must occur in that rule, and only that rule is
+// changed.
+var e2eRewrites = map[string][][2]string{
+	"TencentLiveAudienceCollapse": {{"offset 5m", e2eCollapseOffset}},
+	"TencentLiveRoomDataStale":    {{"> 180", "> 10"}},
+	"TencentLiveDiscoveryFailing": {{"> 300", "> 10"}, {"offset 5m", "offset 10s"}},
+	"TencentLiveRoomChatSilent":   {{"[10m]", e2eChatFlat}, {"[1h] offset 10m", e2eChatBefore}},
+}
 
 // e2eFor is the for: of each alert in the test's copy; alerts not listed
 // get 0s. The exporter may miss one scrape deadline on a loaded machine,
@@ -246,9 +308,35 @@ func fastRules(t *testing.T, dir string) []string {
 		case recordingRulesFile:
 			s = mustReplace(t, f, s, "[5m]", e2eRateWindow)
 		case alertingRulesFile:
-			s = mustReplace(t, f, s, "offset 5m", e2eCollapseOffset)
-			s = mustReplace(t, f, s, "> 180", e2eStaleAfter)
 			lines := strings.Split(s, "\n")
+			// Each rule's lines run from its "- alert:" to the next one.
+			var blocks [][]string
+			var names []string
+			for _, l := range lines {
+				if m := alertLineRe.FindStringSubmatch(l); m != nil || len(blocks) == 0 {
+					name := ""
+					if m != nil {
+						name = m[1]
+					}
+					blocks, names = append(blocks, nil), append(names, name)
+				}
+				blocks[len(blocks)-1] = append(blocks[len(blocks)-1], l)
+			}
+			done := map[string]bool{}
+			for i, b := range blocks {
+				rule := strings.Join(b, "\n")
+				for _, r := range e2eRewrites[names[i]] {
+					rule = mustReplace(t, f+" "+names[i], rule, r[0], r[1])
+				}
+				done[names[i]] = e2eRewrites[names[i]] != nil
+				blocks[i] = strings.Split(rule, "\n")
+			}
+			for name := range e2eRewrites {
+				if !done[name] {
+					t.Fatalf("%s: no alert %s to rewrite; update the e2e test's rewrites", f, name)
+				}
+			}
+			lines = slices.Concat(blocks...)
 			alert, rewritten := "", 0
 			for i, l := range lines {
 				if m := alertLineRe.FindStringSubmatch(l); m != nil {
@@ -464,13 +552,64 @@ func TestE2EPrometheus(t *testing.T) {
 	for i := range 6 {
 		quota.rooms = append(quota.rooms, e2eRoom{fmt.Sprintf("quota-%d", i), nil, room(100 + i)})
 	}
-	apps := []*e2eApp{live, badKey, quota}
+
+	// Apps whose rooms are found with get_room_list, derived from the app
+	// of config.yml that has discovery, room_info and room_stats (and its
+	// include and exclude filters), every interval shortened.
+	fastDiscovery := func(discovery map[string]any) map[string]any {
+		return map[string]any{
+			"max_qps": 20, "refresh_interval": "1s", "offline_backoff_max": "2s",
+			"discovery":  discovery,
+			"room_info":  map[string]any{"interval": "2s"},
+			"room_stats": map[string]any{"interval": "1s"},
+		}
+	}
+	show := func(name, owner string, category []int, members int, views int64) *tencenttest.Room {
+		return &tencenttest.Room{Name: name, Owner: owner, Category: category, MemberCount: members, ViewCount: views, MaxMemberCount: 5000}
+	}
+	quietRoom := show("Quiet corner", "10086", []int{2}, 60, 300) // its counters freeze: TencentLiveRoomChatSilent
+	quietRoom.OwnerAsNumber = true
+	disc := &e2eApp{
+		name: "e2e-discovery", sdkAppID: 1400000604, discovery: true,
+		settings: fastDiscovery(map[string]any{"interval": "1s"}),
+		listed: []e2eRoom{
+			{"live-d-alice-1", nil, show("Alice in the morning", "alice", []int{1}, 120, 900)},
+			{"live-d-alice-2", nil, show("Alice answers", "alice", []int{1, 3}, 80, 500)},
+			{"live-d-quiet", nil, quietRoom},
+			{"live-d-ending", nil, show("Last call", "dave", []int{2}, 40, 100)}, // dissolved while watched
+		},
+		unwatched: []e2eRoom{
+			{"live-test-1", nil, show("Rehearsal", "alice", []int{1}, 10, 50)}, // excluded by config.yml
+			{"game-1", nil, show("Not live", "alice", []int{1}, 10, 50)},       // not included by config.yml
+			{"live-d-private", nil, &tencenttest.Room{MemberCount: 10, Private: true}},
+		},
+	}
+	// Every sweep fails: TencentLiveDiscoveryFailing, and get_room_list's
+	// TencentLiveUpstreamErrorRateHigh.
+	noDisc := &e2eApp{
+		name: "e2e-nodisc", sdkAppID: 1400000605, discovery: true,
+		settings:  fastDiscovery(map[string]any{"interval": "1s"}),
+		unwatched: []e2eRoom{{"live-n-1", nil, show("Never found", "alice", []int{1}, 70, 100)}},
+	}
+	// max_rooms 1 watches the room with the highest ViewCount only:
+	// TencentLiveRoomsSkipped.
+	skip := &e2eApp{
+		name: "e2e-skip", sdkAppID: 1400000606, discovery: true,
+		settings:  fastDiscovery(map[string]any{"interval": "1s", "max_rooms": 1}),
+		listed:    []e2eRoom{{"live-s-big", nil, show("Big show", "erin", []int{4}, 90, 1000)}},
+		unwatched: []e2eRoom{{"live-s-small", nil, show("Small show", "erin", []int{4}, 5, 10)}},
+	}
+
+	apps := []*e2eApp{live, badKey, quota, disc, noDisc, skip}
 	for _, a := range apps {
 		a.key = childproc.SecretKey(t, "tle-e2e-secret-")
 		a.fileKey = a.key
-		a.fake = tencenttest.NewServer(tencenttest.Options{SDKAppID: a.sdkAppID, Identifier: "administrator", SecretKey: a.key, RateLimit: 200})
+		a.fake = tencenttest.NewServer(tencenttest.Options{
+			SDKAppID: a.sdkAppID, Identifier: "administrator", SecretKey: a.key,
+			RateLimit: 200, RoomListRateLimit: 10, RoomInfoRateLimit: 200, RoomStatsRateLimit: 100,
+		})
 		t.Cleanup(a.fake.Close)
-		for _, r := range a.rooms {
+		for _, r := range slices.Concat(a.rooms, a.listed, a.unwatched) {
 			if r.room != nil {
 				a.fake.SetRoom(r.id, *r.room)
 			}
@@ -478,6 +617,7 @@ func TestE2EPrometheus(t *testing.T) {
 	}
 	badKey.fileKey = childproc.SecretKey(t, "tle-e2e-secret-")
 	live.fake.FailNext("live-flaky", 100001, 1)
+	noDisc.fake.FailListPage(1, 100001, 1<<30)
 
 	exporterConfigPath := exporterConfig(t, dir, apps)
 	exporterAddr := childproc.FreeAddr(t)
@@ -531,7 +671,7 @@ func TestE2EPrometheus(t *testing.T) {
 	t.Run("room members match the fake", func(t *testing.T) {
 		want := map[string]float64{}
 		for _, a := range apps {
-			for _, r := range a.rooms {
+			for _, r := range slices.Concat(a.rooms, a.listed) {
 				if r.room != nil && r.room.ErrorCode == 0 && r.room.HTTPStatus == 0 && a != badKey {
 					want[a.name+"/"+r.id] = float64(r.room.MemberCount)
 				}
@@ -558,6 +698,152 @@ func TestE2EPrometheus(t *testing.T) {
 		}
 	})
 
+	// Discovery, room_info and room_stats against the fake of e2e-discovery:
+	// rooms found, created and dissolved while the exporter runs, and the
+	// joins of the recording rules and the dashboard.
+	discSel := func(metric, room string) string {
+		return fmt.Sprintf(`%s{app=%q, room=%q}`, metric, disc.name, room)
+	}
+	// infoOf returns the room_info labels of a room as "name/owner/category/type".
+	infoOf := func(room string) (string, error) {
+		res, err := api.query(discSel("tencent_live_room_info", room))
+		if err != nil {
+			return "", err
+		}
+		if len(res) != 1 || res[0].Value != 1 {
+			return "", fmt.Errorf("room_info of %s: %+v", room, res)
+		}
+		m := res[0].Metric
+		return strings.Join([]string{m["name"], m["owner"], m["category"], m["type"]}, "/"), nil
+	}
+
+	t.Run("discovered rooms: room_info, and only app and room on their series", func(t *testing.T) {
+		want := map[string]string{
+			"live-d-alice-1": "Alice in the morning/alice/1/Live",
+			"live-d-alice-2": "Alice answers/alice/1,3/Live",
+			"live-d-quiet":   "Quiet corner/10086/2/Live", // Owner_Account sent as a number
+			"live-d-ending":  "Last call/dave/2/Live",
+		}
+		for room, info := range want {
+			waitFor(t, dataTimeout, "room_info of "+room+" after get_room_info", procs, func() string {
+				got, err := infoOf(room)
+				if err != nil {
+					return err.Error()
+				}
+				if got != info {
+					return fmt.Sprintf("got %q, want %q", got, info)
+				}
+				return ""
+			})
+		}
+		// The labels of the static rooms of e2e-live (streamer, tier) are
+		// empty, hence absent, on discovered rooms: a room's metadata is in
+		// room_info only.
+		res, err := api.query(fmt.Sprintf(`{app=%q, room=~"live-d-.*", __name__=~"tencent_live_room_(members|up|exists|last_success_timestamp_seconds|messages_total|max_members|views)"}`, disc.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res) == 0 {
+			t.Fatal("no series of the discovered rooms")
+		}
+		for _, s := range res {
+			for k := range s.Metric {
+				if !slices.Contains([]string{"__name__", "app", "room", "instance", "job"}, k) {
+					t.Errorf("series of a discovered room with label %s: %v", k, s.Metric)
+				}
+			}
+		}
+	})
+
+	t.Run("a room created while running appears with its room_info", func(t *testing.T) {
+		disc.fake.SetRoom("live-d-new", *show("New show", "bob", []int{3}, 150, 700))
+		waitFor(t, dataTimeout, "live-d-new with its members, room_info and capacity", procs, func() string {
+			info, err := infoOf("live-d-new")
+			if err != nil {
+				return err.Error()
+			}
+			if want := "New show/bob/3/Live"; info != want {
+				return fmt.Sprintf("room_info %q, want %q", info, want)
+			}
+			for metric, want := range map[string]float64{
+				"tencent_live_room_members":     150,
+				"tencent_live_room_max_members": 5000,
+				"tencent_live_room_views":       700,
+			} {
+				res, err := api.query(discSel(metric, "live-d-new"))
+				if err != nil {
+					return err.Error()
+				}
+				if len(res) != 1 || res[0].Value != want {
+					return fmt.Sprintf("%s: %+v, want %v", metric, res, want)
+				}
+			}
+			return ""
+		})
+	})
+
+	t.Run("a dissolved room's series go stale", func(t *testing.T) {
+		// Every family of the room first, engagement counters included.
+		families := []string{"tencent_live_room_members", "tencent_live_room_info", "tencent_live_room_messages_total", "tencent_live_room_created_timestamp_seconds"}
+		waitFor(t, dataTimeout, "the series of live-d-ending", procs, func() string {
+			for _, f := range families {
+				res, err := api.query(discSel(f, "live-d-ending"))
+				if err != nil {
+					return err.Error()
+				}
+				if len(res) != 1 {
+					return fmt.Sprintf("%s: %+v", f, res)
+				}
+			}
+			return ""
+		})
+		disc.fake.DeleteRoom("live-d-ending")
+		// The next sweeps no longer list it; it leaves at its next 100004
+		// or after two sweeps, and Prometheus marks its series stale.
+		waitFor(t, dataTimeout, "every series of live-d-ending to go stale", procs, func() string {
+			res, err := api.query(fmt.Sprintf(`{app=%q, room="live-d-ending"}`, disc.name))
+			if err != nil {
+				return err.Error()
+			}
+			var names []string
+			for _, s := range res {
+				names = append(names, s.Metric["__name__"])
+			}
+			return strings.Join(names, ", ")
+		})
+	})
+
+	t.Run("members joined with room_info by owner and category", func(t *testing.T) {
+		checks := []struct {
+			promql, label string
+			want          map[string]float64
+		}{
+			{
+				fmt.Sprintf(`sum by (owner) (tencent_live_room_members{app=%[1]q} * on (app, room) group_left (owner) tencent_live_room_info{app=%[1]q})`, disc.name),
+				"owner", map[string]float64{"alice": 200, "10086": 60, "bob": 150},
+			},
+			{fmt.Sprintf(`app_owner:tencent_live_room_members:sum{app=%q}`, disc.name), "owner", map[string]float64{"alice": 200, "10086": 60, "bob": 150}},
+			{fmt.Sprintf(`app_category:tencent_live_room_members:sum{app=%q}`, disc.name), "category", map[string]float64{"1": 120, "1,3": 80, "2": 60, "3": 150}},
+			{fmt.Sprintf(`app_owner:tencent_live_room_info:count{app=%q}`, disc.name), "owner", map[string]float64{"alice": 2, "10086": 1, "bob": 1}},
+		}
+		for _, c := range checks {
+			waitFor(t, dataTimeout, c.promql, procs, func() string {
+				res, err := api.query(c.promql)
+				if err != nil {
+					t.Fatalf("%s: %v", c.promql, err)
+				}
+				got := map[string]float64{}
+				for _, s := range res {
+					got[s.Metric[c.label]] = s.Value
+				}
+				if !maps.Equal(got, c.want) {
+					return fmt.Sprintf("got %v, want %v", got, c.want)
+				}
+				return ""
+			})
+		}
+	})
+
 	t.Run("series carry the command", func(t *testing.T) {
 		// The ceilings and the error counter are per upstream command, as
 		// the rules and the dashboard assume: a series without command
@@ -569,9 +855,24 @@ func TestE2EPrometheus(t *testing.T) {
 		for _, s := range res {
 			t.Errorf("series without a command label: %v", s.Metric)
 		}
-		var allApps []string
+		// Commands other than get_member_list have series only where
+		// configured.
+		res, err = api.query(`{__name__=~"tencent_live_(app_max_qps|app_limiter_qps|api_request_duration_seconds_count|scrape_errors_total)", command!="get_member_list", app=~"e2e-live|e2e-badkey|e2e-quota"}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range res {
+			t.Errorf("series of a command the app does not use: %v", s.Metric)
+		}
+		var allApps, memberApps, discoveryApps []string
 		for _, a := range apps {
 			allApps = append(allApps, a.name)
+			if len(a.rooms)+len(a.listed) > 0 {
+				memberApps = append(memberApps, a.name)
+			}
+			if a.discovery {
+				discoveryApps = append(discoveryApps, a.name)
+			}
 		}
 		checks := []struct {
 			promql string
@@ -579,9 +880,17 @@ func TestE2EPrometheus(t *testing.T) {
 		}{
 			{`count by (app) (tencent_live_app_max_qps{command="get_member_list"})`, allApps},
 			{`count by (app) (tencent_live_app_limiter_qps{command="get_member_list"})`, allApps},
-			{`count by (app) (tencent_live_api_request_duration_seconds_count{command="get_member_list"})`, allApps},
+			{`count by (app) (tencent_live_api_request_duration_seconds_count{command="get_member_list"})`, memberApps},
 			{`count by (app) (tencent_live_scrape_errors_total{command="get_member_list", code="http_502"})`, []string{live.name}},
 			{`count by (app) (tencent_live_scrape_errors_total{command="get_member_list", code="70009"})`, []string{badKey.name}},
+			{`count by (app) (tencent_live_app_max_qps{command="get_room_list"})`, discoveryApps},
+			{`count by (app) (tencent_live_app_limiter_qps{command="get_room_info"})`, discoveryApps},
+			{`count by (app) (tencent_live_app_max_qps{command="get_room_stats"})`, discoveryApps},
+			{`count by (app) (tencent_live_api_request_duration_seconds_count{command="get_room_list"})`, discoveryApps},
+			{`count by (app) (tencent_live_api_request_duration_seconds_count{command=~"get_room_info|get_room_stats"})`, []string{disc.name, skip.name}},
+			{`count by (app) (tencent_live_scrape_errors_total{command="get_room_list", code="100001"})`, []string{noDisc.name}},
+			{`count by (app) (tencent_live_discovery_sweeps_total{result="error"})`, []string{noDisc.name}},
+			{`count by (app) (tencent_live_discovery_sweeps_total{result="ok"})`, []string{disc.name, skip.name}},
 		}
 		for _, c := range checks {
 			waitFor(t, dataTimeout, c.promql, procs, func() string {
@@ -718,9 +1027,25 @@ func TestE2EPrometheus(t *testing.T) {
 			}
 			return ""
 		})
+		// live-d-quiet must have had messages in the window before the
+		// one its chat stays flat in.
+		before := fmt.Sprintf(`increase(tencent_live_room_messages_total{app=%q, room="live-d-quiet"}%s)`, disc.name, e2eChatBefore)
+		waitFor(t, dataTimeout, "messages in live-d-quiet before it goes silent", procs, func() string {
+			res, err := api.query(before)
+			if err != nil {
+				return err.Error()
+			}
+			if len(res) != 1 || res[0].Value <= 0 {
+				return fmt.Sprintf("%s: %+v", before, res)
+			}
+			return ""
+		})
 		live.fake.SetRoom("live-collapse", tencenttest.Room{MemberCount: 10})
 		live.fake.DeleteRoom("live-ending")
 		live.fake.SetRoom("live-stale", tencenttest.Room{HTTPStatus: 502})
+		frozen := *quietRoom
+		frozen.FreezeStats = true
+		disc.fake.SetRoom("live-d-quiet", frozen)
 
 		// Each expected alert (as alertKey names it) and what its summary
 		// must name.
@@ -731,13 +1056,26 @@ func TestE2EPrometheus(t *testing.T) {
 			"TencentLiveAppAuthFailing app=e2e-badkey":                                            {"e2e-badkey"},
 			"TencentLiveQuotaNearLimit app=e2e-quota command=get_member_list":                     {"e2e-quota", "get_member_list"},
 			"TencentLiveUpstreamErrorRateHigh app=e2e-live command=get_member_list code=http_502": {"e2e-live", "get_member_list", "http_502"},
+			"TencentLiveRoomChatSilent app=e2e-discovery room=live-d-quiet":                       {"live-d-quiet", "e2e-discovery", "60 members"},
+			"TencentLiveDiscoveryFailing app=e2e-nodisc":                                          {"e2e-nodisc"},
+			"TencentLiveUpstreamErrorRateHigh app=e2e-nodisc command=get_room_list code=100001":   {"e2e-nodisc", "get_room_list", "100001"},
+			"TencentLiveRoomsSkipped app=e2e-skip":                                                {"e2e-skip", ": 1 discovered rooms"},
 		}
-		// Every call of e2e-badkey fails, which is also an error rate. Any
-		// other alert firing (TencentLiveExporterDown,
-		// TencentLiveConfigReloadFailed, one for a healthy room or for
-		// live-never, which never existed) fails the test.
+		// Every call of e2e-badkey fails, which is also an error rate.
+		// live-d-ending may answer 100004 before a sweep no longer lists
+		// it, so it may have shown as gone for a moment (for: 0s here) in
+		// the subtest that dissolved it. Any other alert firing
+		// (TencentLiveExporterDown, TencentLiveConfigReloadFailed, one for
+		// a healthy room, for live-never, which never existed, or a silent
+		// chat of a room whose counters move) fails the test.
 		allowed := func(labels map[string]string) bool {
-			return labels["alertname"] == "TencentLiveUpstreamErrorRateHigh" && labels["app"] == "e2e-badkey"
+			switch {
+			case labels["alertname"] == "TencentLiveUpstreamErrorRateHigh" && labels["app"] == "e2e-badkey":
+			case labels["alertname"] == "TencentLiveRoomGone" && labels["app"] == disc.name && labels["room"] == "live-d-ending":
+			default:
+				return false
+			}
+			return true
 		}
 		seen := map[string]bool{}
 		waitFor(t, alertTimeout, "the expected alerts to fire", procs, func() string {

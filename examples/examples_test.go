@@ -37,6 +37,24 @@ var exporterMetrics = map[string]bool{
 	"tencent_live_exporter_config_last_reload_successful":                true,
 	"tencent_live_exporter_config_last_reload_success_timestamp_seconds": true,
 	"tencent_live_exporter_build_info":                                   true,
+	// Discovery (get_room_list) and room metadata (get_room_info).
+	"tencent_live_discovery_rooms":                          true,
+	"tencent_live_discovery_rooms_skipped":                  true,
+	"tencent_live_discovery_last_success_timestamp_seconds": true,
+	"tencent_live_discovery_sweeps_total":                   true,
+	"tencent_live_room_info":                                true,
+	"tencent_live_room_max_members":                         true,
+	"tencent_live_room_max_seats":                           true,
+	"tencent_live_room_created_timestamp_seconds":           true,
+	"tencent_live_room_views":                               true,
+	// Engagement (get_room_stats).
+	"tencent_live_room_viewers_total":      true,
+	"tencent_live_room_likes_total":        true,
+	"tencent_live_room_messages_total":     true,
+	"tencent_live_room_gifts_total":        true,
+	"tencent_live_room_gift_coins_total":   true,
+	"tencent_live_room_gift_senders_total": true,
+	"tencent_live_room_stats_resets_total": true,
 }
 
 // prometheusSynthetic are the series Prometheus itself writes for every
@@ -197,6 +215,22 @@ func TestDashboardStructure(t *testing.T) {
 			"Data age per room":                 "tencent_live_room_last_success_timestamp_seconds",
 			"Apps up":                           "tencent_live_app_up",
 			"Rooms up":                          "tencent_live_room_up",
+			// Discovery.
+			"Rooms discovered and skipped": "tencent_live_discovery_rooms_skipped",
+			"Room count over time":         "tencent_live_discovery_rooms",
+			"Sweeps by result":             "sum by (app, result) (rate(tencent_live_discovery_sweeps_total",
+			"Since last successful sweep":  "tencent_live_discovery_last_success_timestamp_seconds",
+			// Audience by owner and category: joins with room_info.
+			"Top rooms with names and owners": "group_left (name, owner, category)",
+			"Audience per owner":              "group_left (owner) tencent_live_room_info",
+			"Audience per category":           "group_left (category) tencent_live_room_info",
+			// Engagement.
+			"Likes, messages and gift coins per second per app": "sum by (app) (rate(tencent_live_room_gift_coins_total",
+			"Likes/s per room":           "rate(tencent_live_room_likes_total",
+			"Messages/s per room":        "rate(tencent_live_room_messages_total",
+			"Gift coins/s per room":      "rate(tencent_live_room_gift_coins_total",
+			"Top rooms by messages/s":    "topk(10, max by (app, room) (rate(tencent_live_room_messages_total",
+			"Messages per viewer-minute": "60 * sum by (app) (rate(tencent_live_room_messages_total",
 		}
 		for title, needle := range want {
 			found := false
@@ -357,6 +391,9 @@ func TestRules(t *testing.T) {
 		"TencentLiveRoomGone",
 		"TencentLiveAudienceCollapse",
 		"TencentLiveConfigReloadFailed",
+		"TencentLiveDiscoveryFailing",
+		"TencentLiveRoomsSkipped",
+		"TencentLiveRoomChatSilent",
 	} {
 		if _, ok := alerts[name]; !ok {
 			t.Errorf("%s: no alert %s", alertingRulesFile, name)
@@ -513,6 +550,9 @@ func TestAlertmanagerConfig(t *testing.T) {
 		{"live-operations", []string{"alertname=TencentLiveRoomGone", "severity=warning", "app=prod-live", "room=live-1001"}},
 		{"live-operations", []string{"alertname=TencentLiveAudienceCollapse", "severity=warning", "app=prod-live", "room=live-1001"}},
 		{"tencent-live-tickets", []string{"alertname=TencentLiveConfigReloadFailed", "severity=warning"}},
+		{"tencent-live-tickets", []string{"alertname=TencentLiveDiscoveryFailing", "severity=warning", "app=prod-shows"}},
+		{"tencent-live-tickets", []string{"alertname=TencentLiveRoomsSkipped", "severity=warning", "app=prod-shows"}},
+		{"live-operations", []string{"alertname=TencentLiveRoomChatSilent", "severity=warning", "app=prod-shows", "room=live-1"}},
 	}
 	for _, r := range routes {
 		args := append([]string{"config", "routes", "test", "--config.file=" + alertmanagerConfigFile, "--verify.receivers=" + r.receiver}, r.labels...)

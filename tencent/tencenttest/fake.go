@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"io"
 	"maps"
+	"math"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -168,9 +170,12 @@ type Fake struct {
 	done      chan struct{}        // closed by Server.Close to end latency waits
 	closeOnce sync.Once
 
-	seq     atomic.Uint64
-	latency atomic.Int64
-	sigs    sigCache
+	seq       atomic.Uint64
+	latency   atomic.Int64
+	netRTT    atomic.Int64  // modelled round trip; 0: none
+	netShare  atomic.Uint64 // float64 bits: share of netRTT before a request arrives
+	netJitter atomic.Uint64 // float64 bits: relative jitter of that share
+	sigs      sigCache
 
 	mu           sync.Mutex
 	rateLimits   [numCommands]int
@@ -403,6 +408,17 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	// A modelled network: the request reaches the API after a one-way
+	// delay, and only then counts in the sliding windows.
+	rtt, share := time.Duration(f.netRTT.Load()), math.Float64frombits(f.netShare.Load())
+	var oneWay time.Duration
+	if rtt > 0 {
+		jitter := math.Float64frombits(f.netJitter.Load())
+		oneWay = time.Duration(float64(rtt) * share * (1 - jitter + 2*jitter*rand.Float64()))
+		if !f.sleep(r, oneWay) {
+			return
+		}
+	}
 	f.enter(cmd)
 	defer f.leave()
 	if r.Method != http.MethodPost {
@@ -418,21 +434,39 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	a := f.decide(cmd, authCode, authInfo, req)
 
-	if d := time.Duration(f.latency.Load()) + a.latency; d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return // the client is gone: nobody reads an answer
-		case <-f.done:
-			t.Stop()
-			// Server.Close: drop the connection so the client sees no
-			// answer rather than an empty 200; net/http recovers this.
-			panic(http.ErrAbortHandler)
+	if d := time.Duration(f.latency.Load()) + a.latency + max(rtt-oneWay, 0); d > 0 {
+		if !f.sleep(r, d) {
+			return
 		}
 	}
 	f.write(w, a)
+}
+
+// sleep waits d, or less if the client goes (false) or the server closes.
+func (f *Fake) sleep(r *http.Request, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false // the client is gone: nobody reads an answer
+	case <-f.done:
+		// Server.Close: drop the connection so the client sees no answer
+		// rather than an empty 200; net/http recovers this.
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// SetNetwork models the network between client and API: every request
+// takes rtt in all (on top of SetLatency and each room's Latency) and
+// reaches the API, where it is counted in the rate-limit windows, after
+// share of it, jittered by ±jitter of that (0.2: ±20 %). rtt 0 turns the
+// model off.
+func (f *Fake) SetNetwork(rtt time.Duration, share, jitter float64) {
+	f.netRTT.Store(int64(rtt))
+	f.netShare.Store(math.Float64bits(share))
+	f.netJitter.Store(math.Float64bits(jitter))
 }
 
 // enter counts an arriving call.

@@ -727,3 +727,30 @@ func (r *discardRecorder) WriteHeader(code int) {
 		r.status = code
 	}
 }
+
+// TestNetwork checks the modelled network: a request counts only once it
+// has arrived, after its one-way delay, and is answered a round trip
+// after it was sent.
+func TestNetwork(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	s.SetRoom("r", Room{MemberCount: 1})
+	s.SetNetwork(400*time.Millisecond, 0.5, 0.2) // arrives after 160-240 ms
+	done := make(chan time.Duration)
+	start := time.Now()
+	go func() {
+		call(t, s, "r", "")
+		done <- time.Since(start)
+	}()
+	time.Sleep(80 * time.Millisecond)
+	if n := s.Stats().Calls; n != 0 {
+		t.Errorf("after 80 ms the API has counted %d calls; want 0 (the request is still on its way)", n)
+	}
+	took := <-done
+	if n := s.Stats().Calls; n != 1 {
+		t.Errorf("calls = %d after the answer; want 1", n)
+	}
+	if took < 400*time.Millisecond {
+		t.Errorf("answered after %s; want the whole 400 ms round trip", took)
+	}
+}

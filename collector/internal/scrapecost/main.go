@@ -39,15 +39,16 @@ const (
 func main() {
 	exporterBin := flag.String("exporter", ".build/tencent_live_exporter", "Path to the exporter binary.")
 	floorBin := flag.String("floor", ".build/floor", "Path to the floor binary.")
-	rounds := flag.Int("rounds", 200, "Scrapes of each target in each mode.")
+	rounds := flag.Int("rounds", 61, "Scrapes of each target in each mode.")
+	all := flag.Bool("all-families", true, "Also fetch room_info and room_stats for every room (15 series a room instead of 4).")
 	flag.Parse()
-	if err := run(*exporterBin, *floorBin, *rounds); err != nil {
+	if err := run(*exporterBin, *floorBin, *rounds, *all); err != nil {
 		fmt.Fprintln(os.Stderr, "scrapecost:", err)
 		os.Exit(1)
 	}
 }
 
-func run(exporterBin, floorBin string, rounds int) error {
+func run(exporterBin, floorBin string, rounds int, all bool) error {
 	dir, err := os.MkdirTemp("", "scrapecost")
 	if err != nil {
 		return err
@@ -60,10 +61,14 @@ func run(exporterBin, floorBin string, rounds int) error {
 		id := uint64(1400000000 + a)
 		srv := tencenttest.NewServer(tencenttest.Options{SDKAppID: id, Identifier: "admin", SecretKey: key, RateLimit: 200})
 		defer srv.Close()
-		fmt.Fprintf(&cfg, "  - name: %s\n    sdkappid: %d\n    endpoint: %s\n    identifier: admin\n    secret_key: %s\n    max_qps: 200\n    refresh_interval: 1h\n    rooms:\n",
+		fmt.Fprintf(&cfg, "  - name: %s\n    sdkappid: %d\n    endpoint: %s\n    identifier: admin\n    secret_key: %s\n    max_qps: 200\n    refresh_interval: 1h\n",
 			floor.AppName(a), id, srv.URL, key)
+		if all {
+			cfg.WriteString("    room_info: {interval: 1h, max_qps: 200}\n    room_stats: {interval: 1h, max_qps: 100}\n")
+		}
+		cfg.WriteString("    rooms:\n")
 		for r := range roomsPerApp {
-			srv.SetRoom(floor.RoomID(r), tencenttest.Room{MemberCount: r})
+			srv.SetRoom(floor.RoomID(r), tencenttest.Room{MemberCount: r, Name: "room " + floor.RoomID(r), Owner: "owner", Category: []int{r % 5}, MaxMemberCount: 1000, MaxSeatCount: 8})
 			fmt.Fprintf(&cfg, "      - id: %s\n", floor.RoomID(r))
 		}
 	}
@@ -78,18 +83,14 @@ func run(exporterBin, floorBin string, rounds int) error {
 		return err
 	}
 	defer stop(exporter)
-	floorProc, err := start(floorBin, "-listen="+floorAddr)
-	if err != nil {
-		return err
-	}
-	defer stop(floorProc)
-
 	exporterURL, floorURL := "http://"+exporterAddr+"/metrics", "http://"+floorAddr+"/metrics"
-	fmt.Println("filling the exporter's cache: 10 000 rooms at 5 x 195 calls/s ...")
+	fmt.Println("filling the exporter's cache: 10 000 rooms at 5 x 195 calls/s per command ...")
 	fillStart := time.Now()
 	for {
 		body, err := get(exporterURL, false)
-		if err == nil && bytes.Count(body, []byte("\ntencent_live_room_members{")) == apps*roomsPerApp {
+		if err == nil && bytes.Count(body, []byte("\ntencent_live_room_members{")) == apps*roomsPerApp &&
+			(!all || bytes.Count(body, []byte("\ntencent_live_room_likes_total{")) == apps*roomsPerApp &&
+				bytes.Count(body, []byte("\ntencent_live_room_max_members{")) == apps*roomsPerApp) {
 			break
 		}
 		if time.Since(fillStart) > 2*time.Minute {
@@ -97,8 +98,28 @@ func run(exporterBin, floorBin string, rounds int) error {
 		}
 	}
 	fmt.Printf("filled in %s\n", time.Since(fillStart).Round(time.Millisecond))
-	if _, err := get(floorURL, false); err != nil {
+
+	// The floor serves exactly what the exporter serves now.
+	exposition, err := get(exporterURL, false)
+	if err != nil {
 		return err
+	}
+	expositionPath := filepath.Join(dir, "exporter.prom")
+	if err := os.WriteFile(expositionPath, exposition, 0o600); err != nil {
+		return err
+	}
+	floorProc, err := start(floorBin, "-listen="+floorAddr, "-from="+expositionPath)
+	if err != nil {
+		return err
+	}
+	defer stop(floorProc)
+	for start := time.Now(); ; {
+		if _, err = get(floorURL, false); err == nil {
+			break
+		}
+		if time.Since(start) > 30*time.Second {
+			return fmt.Errorf("floor not serving: %w", err)
+		}
 	}
 
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
