@@ -274,30 +274,34 @@ func (d *roomDescs) roomLabels(app, id string, labels map[string]string) []*dto.
 	return d.labelPairs(app, []RoomConfig{{ID: id, Labels: labels}})[0]
 }
 
-// roomSeries is one series of a room as of one refresh. It implements
-// prometheus.Metric like a const metric, but shares the room's label
-// pairs and lives inside the room's snapshot.
-type roomSeries struct {
+// scrapeSeries is one series of a room as of one refresh, kept in the
+// room's snapshot and copied for each scrape.
+type scrapeSeries struct {
 	desc      *prometheus.Desc
 	labels    []*dto.LabelPair
 	value     float64
 	isCounter bool
-	gauge     dto.Gauge   // points at value
-	counter   dto.Counter // points at value
 }
 
-func (s *roomSeries) Desc() *prometheus.Desc { return s.desc }
+// scrapeMetric is a scrapeSeries copied for one scrape, with its value
+// ready for the registry: it implements prometheus.Metric like a const
+// metric, without allocating.
+type scrapeMetric struct {
+	scrapeSeries
+	gauge   dto.Gauge
+	counter dto.Counter
+}
 
-func (s *roomSeries) Write(m *dto.Metric) error {
-	// Labels are shared and never modified, as client_golang's const
-	// metrics do. The value is copied into memory allocated now, as they
-	// do too: the registry then reads each family's values in the order it
-	// allocated them, not scattered across hours of refreshes.
-	m.Label = s.labels
+func (s *scrapeMetric) Desc() *prometheus.Desc { return s.desc }
+
+func (s *scrapeMetric) Write(m *dto.Metric) error {
+	m.Label = s.labels // shared and never modified, as const metrics do
 	if s.isCounter {
-		m.Counter = &dto.Counter{Value: proto.Float64(s.value)}
+		s.counter.Value = &s.value
+		m.Counter = &s.counter
 	} else {
-		m.Gauge = &dto.Gauge{Value: proto.Float64(s.value)}
+		s.gauge.Value = &s.value
+		m.Gauge = &s.gauge
 	}
 	return nil
 }
@@ -306,26 +310,22 @@ func (s *roomSeries) Write(m *dto.Metric) error {
 // exposes until its next refresh: series[i] is the source's i-th family,
 // absent while its desc is nil. Its series never move.
 type roomSnapshot struct {
-	series []roomSeries
+	series []scrapeSeries
 }
 
 // newRoomSnapshot makes a snapshot of a source of n families.
 func newRoomSnapshot(n int) *roomSnapshot {
-	return &roomSnapshot{series: make([]roomSeries, n)}
+	return &roomSnapshot{series: make([]scrapeSeries, n)}
 }
 
 // set fills family i with a gauge.
 func (s *roomSnapshot) set(i int, desc *prometheus.Desc, labels []*dto.LabelPair, v float64) {
-	rs := &s.series[i]
-	rs.desc, rs.labels, rs.value = desc, labels, v
-	rs.gauge.Value = &rs.value
+	s.series[i] = scrapeSeries{desc: desc, labels: labels, value: v}
 }
 
 // setCounter fills family i with a counter.
 func (s *roomSnapshot) setCounter(i int, desc *prometheus.Desc, labels []*dto.LabelPair, v float64) {
-	rs := &s.series[i]
-	rs.desc, rs.labels, rs.value, rs.isCounter = desc, labels, v, true
-	rs.counter.Value = &rs.value
+	s.series[i] = scrapeSeries{desc: desc, labels: labels, value: v, isCounter: true}
 }
 
 // The families of each source, in the order of their snapshots.

@@ -777,20 +777,21 @@ var roomSources = [...]struct {
 	{func(r *room) *roomSnapshot { return r.statsSnapshot.Load() }, numStats},
 }
 
-// collectRooms sends the room series of every app, one family at a time:
-// the registry then lays each family's metrics out together, which is
-// what makes its checks, sort and encoding fast (interleaving families
-// room by room cost about a third more per scrape). Each snapshot is read
-// once, into per-family lists.
+// collectRooms sends the room series of every app, one family at a time.
+// It first copies them, room by room (each snapshot read once), into one
+// contiguous array per family: the registry then reads each family's
+// metrics in order, as it reads const metrics built at once, instead of
+// chasing snapshots allocated over hours of refreshes (interleaved or
+// scattered, a scrape cost up to half as much again).
 func collectRooms(apps []appView, ch chan<- prometheus.Metric) {
 	rooms := 0
 	for _, a := range apps {
 		rooms += len(a.rooms)
 	}
 	for _, src := range roomSources {
-		families := make([][]*roomSeries, src.families)
+		families := make([][]scrapeMetric, src.families)
 		for fam := range families {
-			families[fam] = make([]*roomSeries, 0, rooms)
+			families[fam] = make([]scrapeMetric, 0, rooms)
 		}
 		for _, a := range apps {
 			for _, r := range a.rooms {
@@ -800,14 +801,14 @@ func collectRooms(apps []appView, ch chan<- prometheus.Metric) {
 				}
 				for fam := range s.series {
 					if s.series[fam].desc != nil {
-						families[fam] = append(families[fam], &s.series[fam])
+						families[fam] = append(families[fam], scrapeMetric{scrapeSeries: s.series[fam]})
 					}
 				}
 			}
 		}
 		for _, list := range families {
-			for _, m := range list {
-				ch <- m
+			for i := range list {
+				ch <- &list[i]
 			}
 		}
 	}
