@@ -2,23 +2,97 @@
 GO       ?= go
 FUZZTIME ?= 20000x
 BIN      := tencent_live_exporter
+MODULE   := github.com/tencent-live-exporter/tencent_live_exporter
 
-.PHONY: all build test unit fuzz lint bench e2e load scrapecost clean
+# Where builds go, as promu lays them out: `make build` writes
+# $(PREFIX)/$(BIN); `make crossbuild` writes $(BUILD_DIR)/<os>-<arch>/$(BIN),
+# which the Dockerfile copies; `make release` packs those into
+# $(TARBALL_DIR) with a checksum file.
+PREFIX      ?= .
+BUILD_DIR   ?= .build
+TARBALL_DIR ?= .tarballs
+PLATFORMS   ?= linux/amd64 linux/arm64
+
+# The version stamp, as promu stamps it from .promu.yml (keep the two in
+# step; TestMakeMatchesPromu checks): the version from VERSION, the commit
+# and branch from git, who built it and when (UTC).
+VERSION    := $(shell cat VERSION 2>/dev/null)
+REVISION   := $(or $(shell git rev-parse HEAD 2>/dev/null),unknown)
+BRANCH     := $(or $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null),unknown)
+BUILD_USER := $(shell whoami)@$(shell uname -n)
+BUILD_DATE := $(shell date -u +%Y%m%d-%H:%M:%S)
+VERSION_PKG := github.com/prometheus/common/version
+LDFLAGS := \
+	-X $(VERSION_PKG).Version=$(VERSION) \
+	-X $(VERSION_PKG).Revision=$(REVISION) \
+	-X $(VERSION_PKG).Branch=$(BRANCH) \
+	-X $(VERSION_PKG).BuildUser=$(BUILD_USER) \
+	-X $(VERSION_PKG).BuildDate=$(BUILD_DATE) \
+	-extldflags '-static'
+# Static, pure-Go binaries (no cgo, Go's own DNS resolver): they run on
+# any Linux and in a FROM scratch image.
+BUILD_FLAGS := -tags netgo -trimpath
+GOBUILD     := CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS) -ldflags "$(LDFLAGS)"
+
+# The container image: `make image` builds it for this machine's
+# architecture with podman (or docker: DOCKER=docker).
+DOCKER      ?= podman
+IMAGE       ?= tencent_live_exporter
+ARCH        ?= $(shell $(GO) env GOARCH)
+
+.PHONY: all build crossbuild release image test unit fmt-check fuzz deploy-test lint bench e2e load scrapecost clean
 
 all: lint test build
 
 build:
-	$(GO) build -o $(BIN) .
+	$(GOBUILD) -o $(PREFIX)/$(BIN) .
 
-# Everything CI checks: vet, the race-enabled test suite (which includes
-# the end-to-end test against a real Prometheus and the fuzz seed corpora),
-# then each fuzzer for a few seconds.
-test: unit fuzz
+crossbuild:
+	@set -e; for p in $(PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; \
+		echo ">> building $(BUILD_DIR)/$$os-$$arch/$(BIN)"; \
+		GOOS=$$os GOARCH=$$arch $(GOBUILD) -o $(BUILD_DIR)/$$os-$$arch/$(BIN) .; \
+	done
 
-unit:
-	gofmt -l . | tee /dev/stderr | (! read -r _)
+# Tarballs named and laid out as promu's: $(BIN)-<version>.<os>-<arch>/
+# with the binary, LICENSE, README.md and the examples a user starts from.
+TARBALL_FILES := LICENSE README.md examples/config.yml examples/systemd/tencent_live_exporter.service examples/systemd/tencent_live_exporter.socket
+release: crossbuild
+	@set -e; rm -rf $(TARBALL_DIR) $(BUILD_DIR)/tarballs; mkdir -p $(TARBALL_DIR); \
+	for p in $(PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; name=$(BIN)-$(VERSION).$$os-$$arch; dir=$(BUILD_DIR)/tarballs/$$name; \
+		mkdir -p $$dir; cp $(BUILD_DIR)/$$os-$$arch/$(BIN) $(TARBALL_FILES) $$dir/; \
+		tar --sort=name --owner=0 --group=0 --numeric-owner -czf $(TARBALL_DIR)/$$name.tar.gz -C $(BUILD_DIR)/tarballs $$name; \
+		echo ">> $(TARBALL_DIR)/$$name.tar.gz"; \
+	done; \
+	cd $(TARBALL_DIR) && sha256sum *.tar.gz > sha256sums.txt && cat sha256sums.txt
+
+image:
+	$(MAKE) crossbuild PLATFORMS=linux/$(ARCH)
+	$(DOCKER) build --build-arg ARCH=$(ARCH) -t $(IMAGE):$(VERSION) .
+
+# Everything CI checks: formatting, vet, the race-enabled test suite
+# (unit, binary, image, landing page, systemd and end-to-end tests),
+# the Kubernetes manifests' module, then each fuzzer for a few seconds.
+test: unit deploy-test fuzz
+
+# gofmt's list goes to a variable, not through `tee /dev/stderr`: tee
+# reopens stderr and, when it is a file, truncates what was logged so far.
+fmt-check:
+	@files="$$(gofmt -l .)"; if [ -n "$$files" ]; then echo "gofmt needed on:"; echo "$$files"; exit 1; fi
+
+# The root package's tests build release binaries and an image, and run
+# Chromium: they go after the other packages, so that their compiling does
+# not starve the timing tests of collector/ and examples/.
+unit: fmt-check
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -vx '$(MODULE)')
+	$(GO) test -race -count=1 .
+
+# deploy/ is its own Go module, so that the Kubernetes API types it
+# checks the manifests against stay out of the exporter's dependencies.
+deploy-test:
+	cd deploy && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeAnswer$$' -fuzztime $(FUZZTIME) ./tencent/
@@ -33,13 +107,14 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 e2e:
-	$(GO) test -count=1 -run 'E2E|Binary' -v . ./examples/
+	$(GO) test -count=1 -run 'E2E|Binary|Image|Make|Systemd' -v . ./examples/
 
 clean:
-	rm -f $(BIN)
+	rm -rf $(BIN) $(BUILD_DIR) $(TARBALL_DIR)
 
-# Issue #5 figures: the in-process load harness (add LOADFLAGS=-load.full
-# for the full-size ceiling) and the scrape-cost comparison with the floor.
+# The figures in docs/performance.md: the in-process load harness (add
+# LOADFLAGS=-load.full for the full-size ceiling) and the scrape-cost
+# comparison with the floor.
 load:
 	$(GO) test -count=1 -run '^TestLoadReport$$' -v -timeout 30m ./collector/ -load $(LOADFLAGS)
 

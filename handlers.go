@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"math"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,6 +39,18 @@ func checkFlags(demo, configFileSet bool, maxTimeout time.Duration) error {
 		return fmt.Errorf("--scrape.max-timeout must be positive, got %s", maxTimeout)
 	}
 	return nil
+}
+
+// configError adds to err, when the configuration file itself does not
+// exist, how to give one: it is where a new user's first run ends.
+func configError(path string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, statErr := os.Stat(path); errors.Is(statErr, fs.ErrNotExist) {
+		return fmt.Errorf("%w; pass --config.file=PATH (examples/config.yml is a start), or try --demo for a built-in fake of the Tencent API", err)
+	}
+	return err
 }
 
 // scrapeBudget is how long a scrape may spend refreshing rooms: the

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -24,15 +26,21 @@ import (
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+	// CA roots inside the binary, used when the system has none (a
+	// FROM scratch image): HTTPS endpoints work without a CA bundle.
+	_ "golang.org/x/crypto/x509roots/fallback"
 
 	"github.com/tencent-live-exporter/tencent_live_exporter/collector"
 )
 
 const exporterName = "tencent_live_exporter"
 
-// defaultListenAddress uses a port outside the 9100-9999 range allocated
-// to other exporters.
+// defaultListenAddress is the exporter's port, in the 9100-9999 range
+// where Prometheus exporters live.
 const defaultListenAddress = ":9864"
+
+// docsURL is the user documentation, linked from the landing page.
+const docsURL = "https://github.com/tencent-live-exporter/tencent_live_exporter#readme"
 
 func main() { os.Exit(run()) }
 
@@ -52,6 +60,13 @@ func run() int {
 		demo          = kingpin.Flag("demo", "Run against a built-in fake of the Tencent API on loopback, with moving member counts; no account needed.").Bool()
 		toolkitFlags  = kingpinflag.AddFlags(kingpin.CommandLine, defaultListenAddress)
 	)
+	if version.Version == "" {
+		// Not built by make or promu (go install, go run): take the version
+		// Go recorded, from the module or from git.
+		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			version.Version = strings.TrimPrefix(bi.Main.Version, "v")
+		}
+	}
 	promslogConfig := &promslog.Config{}
 	promslogflag.AddFlags(kingpin.CommandLine, promslogConfig)
 	kingpin.Version(version.Print(exporterName))
@@ -64,7 +79,7 @@ func run() int {
 		// real run would read.
 		cfg, err := collector.Load(*configFile)
 		if err != nil {
-			logger.Error("Error loading config", "err", err)
+			logger.Error("Error loading config", "err", configError(*configFile, err))
 			return 1
 		}
 		logger.Info("Config file is ok", "file", *configFile, "apps", len(cfg.Apps))
@@ -75,7 +90,10 @@ func run() int {
 		return 1
 	}
 
-	loadConfig := func() (*collector.Config, error) { return collector.Load(*configFile) }
+	loadConfig := func() (*collector.Config, error) {
+		cfg, err := collector.Load(*configFile)
+		return cfg, configError(*configFile, err)
+	}
 	if *demo {
 		d, err := startDemo(logger)
 		if err != nil {
@@ -142,21 +160,20 @@ func run() int {
 		fmt.Fprint(w, exporter.Config().String())
 	})
 	if *metricsPath != "/" {
-		landing, err := web.NewLandingPage(web.LandingConfig{
-			Name:        "Tencent Live Exporter",
-			Description: "Prometheus exporter for Tencent Cloud live room member counts",
-			Version:     version.Info(),
-			Links: []web.LandingLinks{
+		mux.Handle("/", &landingPage{
+			version: version.Info(),
+			demo:    *demo,
+			links: []landingLink{
 				{Address: *metricsPath, Text: "Metrics"},
-				{Address: "/config", Text: "Configuration", Description: "The loaded configuration, secrets hidden."},
+				{Address: "/config", Text: "Configuration", Description: "the loaded configuration, secrets hidden"},
 				{Address: "/-/healthy", Text: "Health"},
+				{Address: "/-/ready", Text: "Readiness"},
+				{Address: docsURL, Text: "Documentation", Description: "setup, alerts runbook and troubleshooting"},
 			},
+			status: exporter.Status,
+			now:    time.Now,
+			logger: logger,
 		})
-		if err != nil {
-			logger.Error("Cannot build landing page", "err", err)
-			return 1
-		}
-		mux.Handle("/", landing)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -983,6 +983,31 @@ func runToExit(t *testing.T, args ...string) (string, error) {
 	return p.Out.String(), p.Err()
 }
 
+// TestBinaryMissingConfig: a first run without a configuration file says
+// how to give one, or to try --demo; a missing secret_key_file does not
+// get that hint, since the configuration file itself was found.
+func TestBinaryMissingConfig(t *testing.T) {
+	hints := []string{"--config.file=PATH", "examples/config.yml", "--demo"}
+	for _, args := range [][]string{nil, {"--config.check"}, {"--config.file=nowhere/config.yml"}} {
+		out, err := runToExit(t, args...)
+		if err == nil {
+			t.Errorf("%q without a config file: exit 0; want an error", args)
+		}
+		for _, want := range hints {
+			if !strings.Contains(out, want) {
+				t.Errorf("%q without a config file: output lacks %q:\n%s", args, want, out)
+			}
+		}
+	}
+	f := newFakeApp(t, 1400000601)
+	_, configPath := configDir(t, f)
+	writeFile(t, configPath, "apps:\n"+appYAML("live", f, "secret_key_file: secrets/missing.key", "", "room-1"))
+	out, err := runToExit(t, "--config.file="+configPath)
+	if err == nil || !strings.Contains(out, "secret_key_file") || strings.Contains(out, "--demo") {
+		t.Errorf("missing secret_key_file: exit %v; want an error naming secret_key_file without the first-run hint:\n%s", err, out)
+	}
+}
+
 // TestBinaryDemoConfigFile: --config.check checks the file even with
 // --demo, and --demo refuses a --config.file it would ignore.
 func TestBinaryDemoConfigFile(t *testing.T) {

@@ -77,7 +77,8 @@ type AppConfig struct {
 	RoomInfo          *RoomInfoConfig  `yaml:"room_info,omitempty"`
 	RoomStats         *RoomStatsConfig `yaml:"room_stats,omitempty"`
 
-	line int // where the app starts in the file, for errors
+	line           int // where the app starts in the file, for errors
+	secretFileLine int // where secret_key_file is set
 }
 
 // Defaults and limits of the optional per-command blocks.
@@ -311,6 +312,7 @@ func (a *AppConfig) UnmarshalYAML(node *yaml.Node) error {
 	if err := decodeFields(node, a, "app"); err != nil {
 		return err
 	}
+	a.secretFileLine = keyLine(node, "secret_key_file")
 	if a.Name == "" {
 		a.Name = strconv.FormatUint(a.SDKAppID, 10)
 	}
@@ -438,11 +440,11 @@ func (c *Config) loadSecrets(dir string) error {
 		}
 		data, err := os.ReadFile(a.SecretKeyFile)
 		if err != nil {
-			return fmt.Errorf("line %d: app %q: secret_key_file: %w", a.line, a.Name, err)
+			return fmt.Errorf("line %d: app %q: secret_key_file: %w", a.secretFileLine, a.Name, err)
 		}
 		key := strings.TrimSpace(string(data))
 		if key == "" {
-			return fmt.Errorf("line %d: app %q: secret_key_file %s is empty", a.line, a.Name, a.SecretKeyFile)
+			return fmt.Errorf("line %d: app %q: secret_key_file %s is empty", a.secretFileLine, a.Name, a.SecretKeyFile)
 		}
 		a.SecretKey = config.Secret(key)
 	}

@@ -49,7 +49,7 @@ func TestLoadGood(t *testing.T) {
 				{ID: "live-1001", Labels: map[string]string{"streamer": "alice", "tier": "gold"}, line: 16},
 				{ID: "live-1002", line: 18},
 			},
-			line: 6,
+			line: 6, secretFileLine: 10,
 		},
 		{
 			Name:              "1400000002", // defaults to the sdkappid
@@ -67,7 +67,7 @@ func TestLoadGood(t *testing.T) {
 				{ID: "live-2001", Labels: map[string]string{"city": "shenzhen"}, line: 24},
 				{ID: "live-2002", Labels: map[string]string{"streamer": "bob"}, line: 27},
 			},
-			line: 19,
+			line: 19, secretFileLine: 19, // no secret_key_file: the app's line
 		},
 	}}
 	if len(got.Apps) != len(want.Apps) {
@@ -274,13 +274,13 @@ func TestLoadInvalid(t *testing.T) {
 		},
 		{
 			file:  "secret_key_file_missing.yml",
-			want:  `config testdata/config/secret_key_file_missing.yml: line 2: app "1400000001": secret_key_file: open testdata/config/no-such-secret.txt: no such file or directory`,
-			names: []string{"secret_key_file", "line 2"},
+			want:  `config testdata/config/secret_key_file_missing.yml: line 5: app "1400000001": secret_key_file: open testdata/config/no-such-secret.txt: no such file or directory`,
+			names: []string{"secret_key_file", "line 5"},
 		},
 		{
 			file:  "secret_key_file_empty.yml",
-			want:  `config testdata/config/secret_key_file_empty.yml: line 2: app "1400000001": secret_key_file testdata/config/empty_secret.txt is empty`,
-			names: []string{"secret_key_file", "line 2"},
+			want:  `config testdata/config/secret_key_file_empty.yml: line 5: app "1400000001": secret_key_file testdata/config/empty_secret.txt is empty`,
+			names: []string{"secret_key_file", "line 5"},
 		},
 		{
 			file:  "max_qps_zero.yml",
@@ -656,7 +656,7 @@ func TestConfigStringRoundTrip(t *testing.T) {
 // across different YAML sources.
 func withoutLines(a *AppConfig) AppConfig {
 	cp := *a
-	cp.line = 0
+	cp.line, cp.secretFileLine = 0, 0
 	cp.Rooms = make([]RoomConfig, len(a.Rooms))
 	for i, r := range a.Rooms {
 		r.line = 0

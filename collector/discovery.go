@@ -123,7 +123,8 @@ func (rt *appRuntime) applySweepLocked(res *sweepResult, now time.Time) {
 				r.discovered, r.missed = false, 0 // static rooms never leave
 				continue
 			}
-			if r.missed >= sweepsMissedToExit {
+			// Gone once its members answer said so, or after two sweeps.
+			if r.missed >= sweepsMissedToExit || r.exists == existsNo {
 				gone = append(gone, r)
 			}
 		}

@@ -1,0 +1,488 @@
+package deploy
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	kjson "k8s.io/apimachinery/pkg/runtime/serializer/json"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/kustomize/api/krusty"
+	ktypes "sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
+)
+
+var update = flag.Bool("update", false, "rewrite kubernetes/base/prometheusrule.yaml from examples/")
+
+const (
+	manifestDir = "kubernetes"
+	ruleFile    = "kubernetes/base/prometheusrule.yaml"
+	namespace   = "monitoring"
+	jobName     = "tencent_live" // examples/prometheus.yml's job, which the alerts name
+)
+
+// ruleSources are the example rule files the PrometheusRule is made of.
+var ruleSources = []string{"../examples/recording_rules.yml", "../examples/alerts.yml"}
+
+// decoder decodes YAML strictly (unknown and duplicate fields are errors)
+// into the registered API types.
+var decoder = func() runtime.Decoder {
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, appsv1.AddToScheme, monitoringv1.AddToScheme} {
+		if err := add(scheme); err != nil {
+			panic(err)
+		}
+	}
+	return kjson.NewSerializerWithOptions(kjson.DefaultMetaFactory, scheme, scheme, kjson.SerializerOptions{Yaml: true, Strict: true})
+}()
+
+// decodeAll decodes every document of a YAML stream.
+func decodeAll(t *testing.T, name string, data []byte) []runtime.Object {
+	t.Helper()
+	var objs []runtime.Object
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	for {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return objs
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(bytes.TrimSpace(doc)) == 0 {
+			continue
+		}
+		obj, gvk, err := decoder.Decode(doc, nil, nil)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		t.Logf("%s: %s", name, gvk)
+		objs = append(objs, obj)
+	}
+}
+
+// TestManifestsDecodeStrictly: every file under kubernetes/ decodes into
+// the real types with no unknown field: the kustomizations into
+// kustomize's, the others into Kubernetes' and prometheus-operator's.
+func TestManifestsDecodeStrictly(t *testing.T) {
+	n := 0
+	err := filepath.WalkDir(manifestDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if ext := filepath.Ext(p); ext != ".yaml" && ext != ".yml" {
+			t.Errorf("%s: not YAML; only manifests belong under %s", p, manifestDir)
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		n++
+		if d.Name() == "kustomization.yaml" {
+			var k ktypes.Kustomization
+			if err := yaml.UnmarshalStrict(data, &k); err != nil {
+				t.Errorf("%s: %v", p, err)
+			}
+			return nil
+		}
+		if objs := decodeAll(t, p, data); len(objs) != 1 {
+			t.Errorf("%s: %d objects; want one per file", p, len(objs))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 10 {
+		t.Errorf("%d manifests found; want the base and both overlays", n)
+	}
+}
+
+// rendered is an overlay as `kubectl apply -k` would send it.
+type rendered struct {
+	configMaps      []*corev1.ConfigMap
+	secrets         []*corev1.Secret
+	services        []*corev1.Service
+	deployments     []*appsv1.Deployment
+	statefulSets    []*appsv1.StatefulSet
+	serviceMonitors []*monitoringv1.ServiceMonitor
+	rules           []*monitoringv1.PrometheusRule
+}
+
+// render builds an overlay with kustomize's own library (what kubectl
+// apply -k runs) and decodes the result strictly.
+func render(t *testing.T, overlay string) rendered {
+	t.Helper()
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	resMap, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(manifestDir, overlay))
+	if err != nil {
+		t.Fatalf("kustomize build %s: %v", overlay, err)
+	}
+	out, err := resMap.AsYaml()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r rendered
+	for _, obj := range decodeAll(t, overlay+" (rendered)", out) {
+		if m, ok := obj.(interface{ GetNamespace() string }); !ok || m.GetNamespace() != namespace {
+			t.Errorf("%s: %T is not in namespace %s", overlay, obj, namespace)
+		}
+		switch o := obj.(type) {
+		case *corev1.ConfigMap:
+			r.configMaps = append(r.configMaps, o)
+		case *corev1.Secret:
+			r.secrets = append(r.secrets, o)
+		case *corev1.Service:
+			r.services = append(r.services, o)
+		case *appsv1.Deployment:
+			r.deployments = append(r.deployments, o)
+		case *appsv1.StatefulSet:
+			r.statefulSets = append(r.statefulSets, o)
+		case *monitoringv1.ServiceMonitor:
+			r.serviceMonitors = append(r.serviceMonitors, o)
+		case *monitoringv1.PrometheusRule:
+			r.rules = append(r.rules, o)
+		default:
+			t.Errorf("%s: unexpected %T", overlay, obj)
+		}
+	}
+	if len(r.configMaps) != 1 || len(r.secrets) != 1 || len(r.services) != 1 || len(r.serviceMonitors) != 1 || len(r.rules) != 1 ||
+		len(r.deployments)+len(r.statefulSets) != 1 {
+		t.Fatalf("%s renders %d ConfigMaps, %d Secrets, %d Services, %d Deployments, %d StatefulSets, %d ServiceMonitors, %d PrometheusRules; want one workload and one of each other",
+			overlay, len(r.configMaps), len(r.secrets), len(r.services), len(r.deployments), len(r.statefulSets), len(r.serviceMonitors), len(r.rules))
+	}
+	return r
+}
+
+func readFile(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// flagSet is every flag the exporter defines, read from its main.go.
+func flagSet(t *testing.T) map[string]bool {
+	t.Helper()
+	flags := map[string]bool{}
+	for _, m := range regexp.MustCompile(`kingpin\.Flag\("([^"]+)"`).FindAllStringSubmatch(readFile(t, "../main.go"), -1) {
+		flags[m[1]] = true
+	}
+	if len(flags) == 0 {
+		t.Fatal("no kingpin.Flag in ../main.go")
+	}
+	return flags
+}
+
+// checkWorkload checks what both overlays share: the pod runs the
+// released image as the image's user, with flags the exporter has, the
+// configuration and keys where the configuration says, and the Service
+// and ServiceMonitor reach it under the job name the alerts use.
+func checkWorkload(t *testing.T, r rendered, pod corev1.PodTemplateSpec) corev1.Container {
+	t.Helper()
+	if len(pod.Spec.Containers) != 1 {
+		t.Fatalf("%d containers; want 1", len(pod.Spec.Containers))
+	}
+	c := pod.Spec.Containers[0]
+	if want := "tencent_live_exporter:" + strings.TrimSpace(readFile(t, "../VERSION")); c.Image != want {
+		t.Errorf("image %q; want %q (VERSION)", c.Image, want)
+	}
+	sc := pod.Spec.SecurityContext
+	if sc == nil || sc.RunAsUser == nil || *sc.RunAsUser != 65534 || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot {
+		t.Errorf("pod securityContext %+v; want runAsNonRoot as 65534, the image's user", sc)
+	}
+	if csc := c.SecurityContext; csc == nil || csc.ReadOnlyRootFilesystem == nil || !*csc.ReadOnlyRootFilesystem ||
+		csc.AllowPrivilegeEscalation == nil || *csc.AllowPrivilegeEscalation || csc.Capabilities == nil || !slices.Equal(csc.Capabilities.Drop, []corev1.Capability{"ALL"}) {
+		t.Errorf("container securityContext %+v; want a read-only root, no privilege escalation, all capabilities dropped", csc)
+	}
+	flags := flagSet(t)
+	configFile := ""
+	for _, a := range c.Args {
+		name, value, _ := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+		if !strings.HasPrefix(a, "--") || !flags[name] {
+			t.Errorf("argument %q: the exporter has no such flag", a)
+		}
+		if name == "config.file" {
+			configFile = value
+		}
+	}
+	mounts := map[string]string{} // volume name -> mount path
+	for _, m := range c.VolumeMounts {
+		mounts[m.Name] = m.MountPath
+	}
+	volume := func(name string) corev1.Volume {
+		for _, v := range pod.Spec.Volumes {
+			if v.Name == name {
+				return v
+			}
+		}
+		t.Fatalf("no volume %s", name)
+		return corev1.Volume{}
+	}
+	// --config.file is a key of the ConfigMap, mounted where it points.
+	cm := r.configMaps[0]
+	if v := volume("config"); v.ConfigMap == nil || v.ConfigMap.Name != cm.Name || mounts["config"] != path.Dir(configFile) {
+		t.Errorf("--config.file=%s but the config volume %+v is mounted at %s", configFile, v.VolumeSource, mounts["config"])
+	}
+	config, ok := cm.Data[path.Base(configFile)]
+	if !ok {
+		t.Fatalf("ConfigMap %s has no %s", cm.Name, path.Base(configFile))
+	}
+	// Each secret_key_file is a key of the Secret, mounted where it points.
+	secret := r.secrets[0]
+	if v := volume("secrets"); v.Secret == nil || v.Secret.SecretName != secret.Name {
+		t.Errorf("secrets volume %+v; want Secret %s", v.VolumeSource, secret.Name)
+	}
+	keyFiles := regexp.MustCompile(`secret_key_file: (\S+)`).FindAllStringSubmatch(config, -1)
+	if len(keyFiles) == 0 || strings.Contains(config, "secret_key:") {
+		t.Error("the configuration must take every key from a secret_key_file")
+	}
+	for _, m := range keyFiles {
+		_, inData := secret.Data[path.Base(m[1])]
+		_, inStringData := secret.StringData[path.Base(m[1])]
+		if path.Dir(m[1]) != mounts["secrets"] || !(inData || inStringData) {
+			t.Errorf("secret_key_file %s: want a key of Secret %s mounted at %s", m[1], secret.Name, mounts["secrets"])
+		}
+	}
+
+	port := -1
+	for i, p := range c.Ports {
+		if p.Name == "http" && p.ContainerPort == 9864 {
+			port = i
+		}
+	}
+	if port < 0 || c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet == nil || c.ReadinessProbe.HTTPGet.Path != "/-/ready" ||
+		c.LivenessProbe == nil || c.LivenessProbe.HTTPGet == nil || c.LivenessProbe.HTTPGet.Path != "/-/healthy" {
+		t.Errorf("container: want port http 9864 and probes on /-/ready and /-/healthy")
+	}
+	svc := r.services[0]
+	for k, v := range svc.Spec.Selector {
+		if pod.Labels[k] != v {
+			t.Errorf("Service %s selects %s=%s, which the pods lack", svc.Name, k, v)
+		}
+	}
+	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Name != "http" || svc.Spec.Ports[0].TargetPort.String() != "http" {
+		t.Errorf("Service %s ports %+v; want http to the pods' http", svc.Name, svc.Spec.Ports)
+	}
+	sm := r.serviceMonitors[0]
+	for k, v := range sm.Spec.Selector.MatchLabels {
+		if svc.Labels[k] != v {
+			t.Errorf("ServiceMonitor selects Services with %s=%s; Service %s lacks it", k, v, svc.Name)
+		}
+	}
+	prom := readFile(t, "../examples/prometheus.yml")
+	for _, ep := range sm.Spec.Endpoints {
+		if ep.Port != "http" || ep.Path != "/metrics" {
+			t.Errorf("ServiceMonitor endpoint port %q path %q; want http, /metrics", ep.Port, ep.Path)
+		}
+		if !strings.Contains(prom, "scrape_interval: "+string(ep.Interval)) || !strings.Contains(prom, "scrape_timeout: "+string(ep.ScrapeTimeout)) {
+			t.Errorf("ServiceMonitor interval %s, timeout %v; want examples/prometheus.yml's", ep.Interval, ep.ScrapeTimeout)
+		}
+		job := ""
+		for _, rc := range ep.RelabelConfigs {
+			if rc.TargetLabel == "job" && rc.Replacement != nil {
+				job = *rc.Replacement
+			}
+		}
+		if job != jobName {
+			t.Errorf("ServiceMonitor job %q; want %q, the job of the alerts", job, jobName)
+		}
+	}
+	if !strings.Contains(readFile(t, "../examples/alerts.yml"), `up{job="`+jobName+`"}`) {
+		t.Errorf("examples/alerts.yml no longer names job %q; update the ServiceMonitor and this test", jobName)
+	}
+	return c
+}
+
+// TestSingle: one exporter, never two at once.
+func TestSingle(t *testing.T) {
+	r := render(t, "single")
+	if len(r.deployments) != 1 {
+		t.Fatal("single/ renders no Deployment")
+	}
+	d := r.deployments[0]
+	if d.Spec.Replicas == nil || *d.Spec.Replicas != 1 || d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
+		t.Errorf("Deployment replicas %v, strategy %q; want 1 and Recreate (two exporters would share the quota)", d.Spec.Replicas, d.Spec.Strategy.Type)
+	}
+	c := checkWorkload(t, r, d.Spec.Template)
+	for _, a := range c.Args {
+		if strings.HasPrefix(a, "--shard.") {
+			t.Errorf("single exporter with %s", a)
+		}
+	}
+}
+
+// TestShards: the StatefulSet's pods each take --shard.index from their
+// ordinal and --shard.count from the one replica count in
+// kustomization.yaml.
+func TestShards(t *testing.T) {
+	r := render(t, "shards")
+	if len(r.statefulSets) != 1 {
+		t.Fatal("shards/ renders no StatefulSet")
+	}
+	s := r.statefulSets[0]
+	c := checkWorkload(t, r, s.Spec.Template)
+
+	var k ktypes.Kustomization
+	if err := yaml.UnmarshalStrict([]byte(readFile(t, "kubernetes/shards/kustomization.yaml")), &k); err != nil {
+		t.Fatal(err)
+	}
+	if len(k.Replicas) != 1 || k.Replicas[0].Name != s.Name {
+		t.Fatalf("kustomization replicas %+v; want the count of %s", k.Replicas, s.Name)
+	}
+	count := k.Replicas[0].Count
+	if count < 2 || s.Spec.Replicas == nil || int64(*s.Spec.Replicas) != count {
+		t.Errorf("StatefulSet replicas %v; want the kustomization's count %d (at least 2)", s.Spec.Replicas, count)
+	}
+	env := map[string]corev1.EnvVar{}
+	for _, e := range c.Env {
+		env[e.Name] = e
+	}
+	if got := env["SHARD_COUNT"].Value; got != strconv.FormatInt(count, 10) {
+		t.Errorf("SHARD_COUNT = %q; want %d, the replica count", got, count)
+	}
+	if ref := env["SHARD_INDEX"].ValueFrom; ref == nil || ref.FieldRef == nil || ref.FieldRef.FieldPath != "metadata.labels['apps.kubernetes.io/pod-index']" {
+		t.Errorf("SHARD_INDEX = %+v; want the pod's apps.kubernetes.io/pod-index label", env["SHARD_INDEX"])
+	}
+	for _, want := range []string{"--shard.index=$(SHARD_INDEX)", "--shard.count=$(SHARD_COUNT)"} {
+		if !slices.Contains(c.Args, want) {
+			t.Errorf("args %q lack %s", c.Args, want)
+		}
+	}
+	svc := r.services[0]
+	if s.Spec.ServiceName != svc.Name || svc.Spec.ClusterIP != corev1.ClusterIPNone {
+		t.Errorf("StatefulSet serviceName %q, Service %s clusterIP %q; want its headless governing Service", s.Spec.ServiceName, svc.Name, svc.Spec.ClusterIP)
+	}
+	if s.Spec.PodManagementPolicy != appsv1.ParallelPodManagement {
+		t.Errorf("podManagementPolicy %q; want Parallel: shards do not wait for each other", s.Spec.PodManagementPolicy)
+	}
+}
+
+// generatedHeader opens the generated PrometheusRule.
+const generatedHeader = `# Code generated from examples/recording_rules.yml and examples/alerts.yml
+# by ` + "`go test -run TestPrometheusRule -update`" + ` in deploy/. DO NOT EDIT.
+#
+# The rule groups of the examples, for prometheus-operator. Add the labels
+# your Prometheus' ruleSelector asks for in kustomization.yaml.
+apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+metadata:
+  name: tencent-live-exporter
+spec:
+  groups:
+`
+
+// generateRule builds the PrometheusRule from the example rule files:
+// their groups, comments included, under spec.groups.
+func generateRule() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString(generatedHeader)
+	for i, src := range ruleSources {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			return nil, err
+		}
+		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+		start := slices.Index(lines, "groups:")
+		if start < 0 {
+			return nil, fmt.Errorf("%s: no top-level groups:", src)
+		}
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "    # From examples/%s.\n", path.Base(src))
+		for _, line := range lines[start+1:] {
+			switch {
+			case strings.TrimSpace(line) == "":
+				b.WriteString("\n")
+			case line[0] != ' ' && line[0] != '#':
+				return nil, fmt.Errorf("%s: %q after groups:; groups must be the last key", src, line)
+			default:
+				b.WriteString("  " + line + "\n")
+			}
+		}
+	}
+	return b.Bytes(), nil
+}
+
+// ruleGroups is rule groups as plain data, to compare.
+func ruleGroups(t *testing.T, name string, data []byte) any {
+	t.Helper()
+	var doc struct {
+		Groups any `json:"groups"`
+		Spec   struct {
+			Groups any `json:"groups"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if doc.Groups != nil {
+		return doc.Groups
+	}
+	return doc.Spec.Groups
+}
+
+// TestPrometheusRule: kubernetes/base/prometheusrule.yaml is what
+// generateRule makes of the examples now (run with -update after editing
+// them), and holds exactly their groups.
+func TestPrometheusRule(t *testing.T) {
+	want, err := generateRule()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		if err := os.WriteFile(ruleFile, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := []byte(readFile(t, ruleFile))
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s is out of date with examples/: run `go test -run TestPrometheusRule -update` in deploy/", ruleFile)
+	}
+	objs := decodeAll(t, ruleFile, got)
+	if len(objs) != 1 {
+		t.Fatalf("%s: %d objects", ruleFile, len(objs))
+	}
+	rule, ok := objs[0].(*monitoringv1.PrometheusRule)
+	if !ok {
+		t.Fatalf("%s: %T; want a PrometheusRule", ruleFile, objs[0])
+	}
+	var groups []any
+	names := 0
+	for _, src := range ruleSources {
+		g, _ := ruleGroups(t, src, []byte(readFile(t, src))).([]any)
+		groups = append(groups, g...)
+	}
+	for _, g := range rule.Spec.Groups {
+		names += len(g.Rules)
+	}
+	if gotGroups := ruleGroups(t, ruleFile, got); !reflect.DeepEqual(gotGroups, any(groups)) {
+		t.Errorf("%s groups differ from the examples'", ruleFile)
+	}
+	if len(rule.Spec.Groups) != len(groups) || names < 10 {
+		t.Errorf("%s: %d groups, %d rules; want the examples' %d groups", ruleFile, len(rule.Spec.Groups), names, len(groups))
+	}
+}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"unicode"
+)
+
+// anchors returns the GitHub anchors of a Markdown file's headings.
+func anchors(markdown string) map[string]bool {
+	out := map[string]bool{}
+	fenced := false
+	for line := range strings.SplitSeq(markdown, "\n") {
+		if strings.HasPrefix(line, "```") {
+			fenced = !fenced
+		}
+		if fenced || !strings.HasPrefix(line, "#") {
+			continue
+		}
+		title := strings.ToLower(strings.TrimSpace(strings.TrimLeft(line, "#")))
+		var b strings.Builder
+		for _, r := range title {
+			switch {
+			case r == ' ':
+				b.WriteRune('-')
+			case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+				b.WriteRune(r)
+			}
+		}
+		out[b.String()] = true
+	}
+	return out
+}
+
+var markdownLink = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+
+// TestDocsLinks: every link of the README and docs/ to a file of the
+// repository or to a heading resolves, and every alert's runbook_url
+// points at a heading of the README's runbook.
+func TestDocsLinks(t *testing.T) {
+	files, err := filepath.Glob("docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, "README.md")
+	texts := map[string]string{}
+	for _, f := range files {
+		texts[f] = readRepoFile(t, f)
+	}
+	for _, f := range files {
+		for _, m := range markdownLink.FindAllStringSubmatch(texts[f], -1) {
+			link := m[1]
+			if strings.Contains(link, "://") || strings.HasPrefix(link, "mailto:") {
+				continue
+			}
+			target, anchor, _ := strings.Cut(link, "#")
+			path := f
+			if target != "" {
+				path = filepath.Clean(filepath.Join(filepath.Dir(f), target))
+				if _, err := os.Stat(path); err != nil {
+					t.Errorf("%s links to %s: %v", f, link, err)
+					continue
+				}
+			}
+			if anchor != "" {
+				text, ok := texts[path]
+				if !ok {
+					text = readRepoFile(t, path)
+				}
+				if !anchors(text)[anchor] {
+					t.Errorf("%s links to %s: no heading #%s in %s", f, link, anchor, path)
+				}
+			}
+		}
+	}
+	readme := anchors(texts["README.md"])
+	for _, m := range regexp.MustCompile(`runbook_url: \S+README\.md#(\S+)`).FindAllStringSubmatch(readRepoFile(t, "examples/alerts.yml"), -1) {
+		if !readme[m[1]] {
+			t.Errorf("examples/alerts.yml: runbook_url #%s has no heading in README.md", m[1])
+		}
+	}
+	for _, f := range files {
+		for _, internal := range []string{"issue #", "the design called"} {
+			if strings.Contains(strings.ToLower(texts[f]), internal) {
+				t.Errorf("%s: %q: user documentation holds a developer's note", f, internal)
+			}
+		}
+	}
+}
