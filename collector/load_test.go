@@ -74,30 +74,17 @@ func runCeiling(tb testing.TB, sc ceilingScenario) ceilingResult {
 	end := measureFrom.Add(sc.run)
 	var windowStart tencenttest.Stats
 	var windowOnce sync.Once
-	for s := range sc.scrapers {
-		wg.Go(func() {
-			// Scrapers are spread over the interval, as Prometheus does.
-			time.Sleep(time.Duration(s) * sc.scrapeInterval / time.Duration(sc.scrapers))
-			ticker := time.NewTicker(sc.scrapeInterval)
-			defer ticker.Stop()
-			for now := time.Now(); now.Before(end); now = <-ticker.C {
-				ctx, cancel := context.WithTimeout(context.Background(), sc.scrapeTimeout-500*time.Millisecond)
-				t0 := time.Now()
-				e.Refresh(ctx)
-				took := time.Since(t0)
-				cancel()
-				if t0.Before(measureFrom) {
-					continue
-				}
-				windowOnce.Do(func() { windowStart = srv.Stats() })
-				age := oldestLive(a, len(live), time.Now())
-				mu.Lock()
-				maxAge = max(maxAge, age)
-				durations = append(durations, took)
-				mu.Unlock()
-			}
-		})
-	}
+	runScrapers(&wg, e, sc.scrapers, sc.scrapeInterval, sc.scrapeTimeout, end, func(t0 time.Time, took time.Duration) {
+		if t0.Before(measureFrom) {
+			return
+		}
+		windowOnce.Do(func() { windowStart = srv.Stats() })
+		age := oldestLive(a, len(live), time.Now())
+		mu.Lock()
+		maxAge = max(maxAge, age)
+		durations = append(durations, took)
+		mu.Unlock()
+	})
 	wg.Wait()
 	window := time.Since(measureFrom)
 	stats := srv.Stats()
@@ -131,6 +118,27 @@ func runCeiling(tb testing.TB, sc ceilingScenario) ceilingResult {
 		res.scrapeP50, res.scrapeMax = durations[n/2], durations[n-1]
 	}
 	return res
+}
+
+// runScrapers starts n Prometheus-like scrapers of e, spread over the
+// interval as Prometheus spreads targets, until end; each scrape's start
+// and duration go to record. wg tracks them.
+func runScrapers(wg *sync.WaitGroup, e *Exporter, n int, interval, timeout time.Duration, end time.Time, record func(t0 time.Time, took time.Duration)) {
+	for s := range n {
+		wg.Go(func() {
+			time.Sleep(time.Duration(s) * interval / time.Duration(n))
+			ticker := time.NewTicker(interval)
+			defer ticker.Stop()
+			for now := time.Now(); now.Before(end); now = <-ticker.C {
+				ctx, cancel := context.WithTimeout(context.Background(), timeout-500*time.Millisecond)
+				t0 := time.Now()
+				e.Refresh(ctx)
+				took := time.Since(t0)
+				cancel()
+				record(t0, took)
+			}
+		})
+	}
 }
 
 // oldestLive is the age of the stalest data among the first n rooms

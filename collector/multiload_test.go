@@ -1,7 +1,6 @@
 package collector
 
 import (
-	"context"
 	"fmt"
 	"runtime"
 	"strings"
@@ -88,25 +87,13 @@ func runMulti(tb testing.TB, sc multiScenario) multiResult {
 		scrapeMax time.Duration
 		wg        sync.WaitGroup
 	)
-	for s := range sc.scrapers {
-		wg.Go(func() {
-			time.Sleep(time.Duration(s) * sc.scrapeInterval / time.Duration(sc.scrapers))
-			ticker := time.NewTicker(sc.scrapeInterval)
-			defer ticker.Stop()
-			for now := time.Now(); now.Before(end); now = <-ticker.C {
-				ctx, cancel := context.WithTimeout(context.Background(), sc.scrapeTimeout-500*time.Millisecond)
-				t0 := time.Now()
-				e.Refresh(ctx)
-				took := time.Since(t0)
-				cancel()
-				if !t0.Before(measureFrom) {
-					mu.Lock()
-					scrapeMax = max(scrapeMax, took)
-					mu.Unlock()
-				}
-			}
-		})
-	}
+	runScrapers(&wg, e, sc.scrapers, sc.scrapeInterval, sc.scrapeTimeout, end, func(t0 time.Time, took time.Duration) {
+		if !t0.Before(measureFrom) {
+			mu.Lock()
+			scrapeMax = max(scrapeMax, took)
+			mu.Unlock()
+		}
+	})
 
 	res := multiResult{maxGap: map[string]time.Duration{}, neverFetched: map[string]int{}, callsPerSec: map[string]float64{}}
 	type key struct {

@@ -329,22 +329,12 @@ func callPathWith(t *testing.T, s *Server, path, rawQuery, body string) rawAnswe
 	return ra
 }
 
-// listedRoom is a get_room_list entry as a test reads it.
-type listedRoom struct {
-	RoomID         string          `json:"RoomId"`
-	RoomName       string          `json:"RoomName"`
-	Owner          json.RawMessage `json:"Owner_Account"`
-	CoverURL       string          `json:"CoverURL"`
-	Category       []int           `json:"Category"`
-	CreateTime     int64           `json:"CreateTime"`
-	ActivityStatus int             `json:"ActivityStatus"`
-	ViewCount      int64           `json:"ViewCount"`
-}
-
-type listPage struct {
-	RoomList []listedRoom `json:"RoomList"`
-	Next     string       `json:"Next"`
-}
+// listedRoom and listPage are a get_room_list entry and page as a test
+// reads them: the fake's own wire types.
+type (
+	listedRoom = roomSummary
+	listPage   = roomListResponse
+)
 
 func listBody(next string, count int) string {
 	b, _ := json.Marshal(map[string]any{"Next": next, "Count": count})
