@@ -178,7 +178,7 @@ func (rt *appRuntime) removeRoomLocked(r *room) {
 
 // setListingLocked stores what the listing says of a room.
 func (rt *appRuntime) setListingLocked(r *room, s tencent.RoomSummary) {
-	m := &r.meta
+	m := r.metaLocked()
 	m.known = true
 	m.name, m.owner, m.category = s.RoomName, s.Owner, joinInts(s.Category)
 	m.views = s.ViewCount
@@ -190,7 +190,7 @@ func (rt *appRuntime) setListingLocked(r *room, s tencent.RoomSummary) {
 
 // applyInfoLocked stores a get_room_info answer.
 func (rt *appRuntime) applyInfoLocked(r *room, info *tencent.RoomInfo) {
-	m := &r.meta
+	m := r.metaLocked()
 	m.known, m.hasInfo = true, true
 	m.name, m.owner, m.category = info.RoomName, info.Owner, joinInts(info.Category)
 	m.roomType, m.maxMembers, m.maxSeats = info.RoomType, info.MaxMemberCount, info.MaxSeatCount
@@ -204,8 +204,8 @@ func (rt *appRuntime) applyInfoLocked(r *room, info *tencent.RoomInfo) {
 // applyStatsLocked stores a get_room_stats answer, counting counters that
 // went down while the room lived on.
 func (rt *appRuntime) applyStatsLocked(r *room, st *tencent.RoomStats) {
-	if r.hasStats {
-		old := r.stats
+	if r.hasStats && r.stats != nil {
+		old := *r.stats
 		if st.TotalViewers < old.TotalViewers || st.TotalLikesReceived < old.TotalLikesReceived ||
 			st.TotalMsgCount < old.TotalMsgCount || st.TotalGiftsSent < old.TotalGiftsSent ||
 			st.TotalGiftCoins < old.TotalGiftCoins || st.TotalUniqueGiftSenders < old.TotalUniqueGiftSenders {
@@ -213,12 +213,12 @@ func (rt *appRuntime) applyStatsLocked(r *room, st *tencent.RoomStats) {
 			rt.logger.Debug("Room stats went down while the room lived on", "room", r.id)
 		}
 	}
-	r.stats, r.hasStats = *st, true
+	r.stats, r.hasStats = st, true
 }
 
 // infoLabelsLocked rebuilds a room's room_info labels when they change.
 func (rt *appRuntime) infoLabelsLocked(r *room) {
-	m := &r.meta
+	m := r.metaLocked()
 	values := map[string]string{appLabel: rt.name, roomLabel: r.id, "name": m.name, "owner": m.owner, "category": m.category, "type": m.roomType}
 	if m.info != nil && slices.IndexFunc(m.info, func(p *dto.LabelPair) bool { return p.GetValue() != values[p.GetName()] }) < 0 {
 		return
@@ -230,6 +230,14 @@ func (rt *appRuntime) infoLabelsLocked(r *room) {
 		pairs[i].Name, pairs[i].Value = proto.String(name), proto.String(values[name])
 		m.info[i] = &pairs[i]
 	}
+}
+
+// metaLocked is the room's metadata, made on first use.
+func (r *room) metaLocked() *roomMeta {
+	if r.meta == nil {
+		r.meta = &roomMeta{}
+	}
+	return r.meta
 }
 
 // idLabelPairs are the app and room labels of the metadata families.

@@ -327,9 +327,9 @@ func (rt *appRuntime) applyLocked(u *appUpdate, descs *roomDescs, labels [][]*dt
 	for _, r := range order {
 		r.idLabels = idLabelPairs(ac.Name, r.id)
 		if !r.discovered && !rt.enabled[taskInfo] {
-			r.meta = roomMeta{} // nothing says what it is any more
+			r.meta = nil // nothing says what it is any more
 		}
-		if r.meta.known {
+		if r.meta != nil && r.meta.known {
 			r.meta.info = nil
 			rt.infoLabelsLocked(r)
 		}

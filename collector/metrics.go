@@ -288,8 +288,7 @@ type scrapeSeries struct {
 // metric, without allocating.
 type scrapeMetric struct {
 	scrapeSeries
-	gauge   dto.Gauge
-	counter dto.Counter
+	gauge dto.Gauge
 }
 
 func (s *scrapeMetric) Desc() *prometheus.Desc { return s.desc }
@@ -297,8 +296,7 @@ func (s *scrapeMetric) Desc() *prometheus.Desc { return s.desc }
 func (s *scrapeMetric) Write(m *dto.Metric) error {
 	m.Label = s.labels // shared and never modified, as const metrics do
 	if s.isCounter {
-		s.counter.Value = &s.value
-		m.Counter = &s.counter
+		m.Counter = &dto.Counter{Value: &s.value} // the bigger message: only the stats families need it
 	} else {
 		s.gauge.Value = &s.value
 		m.Gauge = &s.gauge

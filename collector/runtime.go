@@ -75,8 +75,8 @@ type room struct {
 	members     int
 	lastSuccess time.Time
 
-	meta     roomMeta
-	stats    tencent.RoomStats
+	meta     *roomMeta          // nil until a listing or get_room_info said something
+	stats    *tencent.RoomStats // the last get_room_stats answer
 	hasStats bool
 
 	// Built once per change, served by every scrape.
@@ -634,7 +634,7 @@ func (rt *appRuntime) buildRoomMetricsLocked(r *room) {
 	}
 	r.snapshot.Store(s)
 
-	if m := &r.meta; m.known && r.exists != existsNo {
+	if m := r.meta; m != nil && m.known && r.exists != existsNo {
 		s := newRoomSnapshot(numMetaFamilies)
 		s.set(famInfo, roomInfoDesc, m.info, 1)
 		if m.hasInfo {
@@ -651,7 +651,7 @@ func (rt *appRuntime) buildRoomMetricsLocked(r *room) {
 	}
 
 	if r.hasStats && r.exists != existsNo && rt.enabled[taskStats] {
-		st := &r.stats
+		st := r.stats
 		s := newRoomSnapshot(numStats)
 		for i, v := range [numStats]int64{st.TotalViewers, st.TotalLikesReceived, st.TotalMsgCount, st.TotalGiftsSent, st.TotalGiftCoins, st.TotalUniqueGiftSenders} {
 			s.setCounter(i, d.stats[i], r.labels, float64(v))
