@@ -170,12 +170,16 @@ func (g *gate) acquire(ctx context.Context, priority int) (*gateSlot, error) {
 		var until time.Time // when to look again; zero: when woken
 		if g.queue[0] == me {
 			slot := g.slots[g.next]
+			var reuseAt time.Time // when the slot's window rule lets a new request start
+			if !slot.inFlight && !slot.done.IsZero() && !now.Before(g.nextStart) {
+				reuseAt = g.reuseAtLocked(slot, now)
+			}
 			switch {
 			case now.Before(g.nextStart):
 				until = g.nextStart
 			case slot.inFlight:
-			case !slot.done.IsZero() && now.Before(g.reuseAtLocked(slot, now)):
-				until = g.reuseAtLocked(slot, now)
+			case now.Before(reuseAt):
+				until = reuseAt
 			default:
 				fresh := &gateSlot{inFlight: true, sent: now}
 				g.slots[g.next] = fresh

@@ -26,6 +26,7 @@ type multiScenario struct {
 	latency        time.Duration
 	churn          float64 // share of rooms replaced every churnEvery
 	churnEvery     time.Duration
+	churnSettle    time.Duration // rooms born or ended this recently are not counted yet
 }
 
 // multiResult is what a multi-command run measured in its window.
@@ -202,7 +203,7 @@ func runMulti(tb testing.TB, sc multiScenario) multiResult {
 	// Rooms created or ended too recently to be due yet do not count;
 	// older ones still waiting count as never.
 	if sc.churn > 0 {
-		settle := sc.refresh() + 2*sc.sweepInterval()
+		settle := sc.churnSettle
 		for _, t := range born {
 			if now.Sub(t) > settle {
 				res.newToData = time.Duration(1<<63 - 1)
@@ -215,23 +216,6 @@ func runMulti(tb testing.TB, sc multiScenario) multiResult {
 		}
 	}
 	return res
-}
-
-// refresh and sweepInterval read the scenario's settings back.
-func (sc multiScenario) refresh() time.Duration       { return sc.setting("refresh_interval: ") }
-func (sc multiScenario) sweepInterval() time.Duration { return sc.setting("discovery: {interval: ") }
-
-func (sc multiScenario) setting(prefix string) time.Duration {
-	_, rest, ok := strings.Cut(sc.settings, prefix)
-	if !ok {
-		return 0
-	}
-	end := strings.IndexAny(rest, ",}\n")
-	if end < 0 {
-		end = len(rest)
-	}
-	d, _ := time.ParseDuration(rest[:end])
-	return d
 }
 
 func heapInUse() uint64 {
@@ -279,6 +263,7 @@ func churnScenario(scale int, run time.Duration) multiScenario {
 	sc.rooms = 4000 / scale
 	sc.settings = fmt.Sprintf("max_qps: 200\nrefresh_interval: %s\ndiscovery: {interval: %s}", 40*time.Second/time.Duration(scale), 60*time.Second/time.Duration(scale))
 	sc.churn, sc.churnEvery = 0.1, time.Minute/time.Duration(scale)
+	sc.churnSettle = (40*time.Second + 2*60*time.Second) / time.Duration(scale) // a refresh and two sweeps
 	sc.run = run
 	return sc
 }

@@ -789,10 +789,7 @@ func collectRooms(apps []appView, ch chan<- prometheus.Metric) {
 		rooms += len(a.rooms)
 	}
 	for _, src := range roomSources {
-		families := make([][]scrapeMetric, src.families)
-		for fam := range families {
-			families[fam] = make([]scrapeMetric, 0, rooms)
-		}
+		families := make([][]scrapeMetric, src.families) // each made at its first series
 		for _, a := range apps {
 			for _, r := range a.rooms {
 				s := src.load(r)
@@ -800,9 +797,13 @@ func collectRooms(apps []appView, ch chan<- prometheus.Metric) {
 					continue
 				}
 				for fam := range s.series {
-					if s.series[fam].desc != nil {
-						families[fam] = append(families[fam], scrapeMetric{scrapeSeries: s.series[fam]})
+					if s.series[fam].desc == nil {
+						continue
 					}
+					if families[fam] == nil {
+						families[fam] = make([]scrapeMetric, 0, rooms)
+					}
+					families[fam] = append(families[fam], scrapeMetric{scrapeSeries: s.series[fam]})
 				}
 			}
 		}

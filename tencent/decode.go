@@ -411,8 +411,8 @@ func (o *object) account(name string) string {
 	case o.err != nil || absent(raw):
 		return ""
 	case jsonKind(raw) == "number":
-		if n, ok := jsonInt64(raw); ok {
-			return strconv.FormatInt(n, 10)
+		if text, ok := integerText(raw); ok {
+			return text
 		}
 		return string(raw)
 	case jsonKind(raw) != "a string":
@@ -420,6 +420,16 @@ func (o *object) account(name string) string {
 		return ""
 	}
 	return o.str(name, raw)
+}
+
+// integerText is the decimal text of a JSON integer (12345 and 12345.0
+// both read "12345").
+func integerText(raw json.RawMessage) (string, bool) {
+	n, ok := jsonInt64(raw)
+	if !ok {
+		return "", false
+	}
+	return strconv.FormatInt(n, 10), true
 }
 
 // mode reads an optional enumeration the docs give both as an int and as a
@@ -431,8 +441,8 @@ func (o *object) mode(name string) string {
 	case o.err != nil || absent(raw):
 		return ""
 	case jsonKind(raw) == "number":
-		if n, ok := jsonInt64(raw); ok {
-			return strconv.FormatInt(n, 10)
+		if text, ok := integerText(raw); ok {
+			return text
 		}
 	case jsonKind(raw) == "a string":
 		return o.str(name, raw)
