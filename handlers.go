@@ -127,7 +127,7 @@ func newSemaphore(n int) chan struct{} {
 // them costs a sort of a few dozen names, not a pass over every series.
 type scrapeGatherer struct {
 	base     prometheus.Gatherer
-	view     prometheus.Collector
+	view     prometheus.Gatherer
 	duration time.Duration
 }
 
@@ -136,9 +136,7 @@ const scrapeDurationName = "tencent_live_scrape_duration_seconds"
 func (g scrapeGatherer) Gather() ([]*dto.MetricFamily, error) {
 	mfs, err := g.base.Gather()
 	if g.view != nil {
-		viewReg := prometheus.NewRegistry()
-		viewReg.MustRegister(g.view) // unchecked: its Describe sends nothing
-		viewMFs, viewErr := viewReg.Gather()
+		viewMFs, viewErr := g.view.Gather()
 		mfs, err = append(mfs, viewMFs...), errors.Join(err, viewErr)
 		slices.SortFunc(mfs, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
 	}

@@ -135,7 +135,7 @@ func (rt *appRuntime) applySweepLocked(res *sweepResult, now time.Time) {
 	}
 	if len(added) > 0 || len(gone) > 0 {
 		order := slices.DeleteFunc(slices.Clone(rt.order), func(r *room) bool { return r.removed })
-		rt.order = append(order, added...)
+		rt.setOrderLocked(append(order, added...))
 	}
 	if rt.skipped != rt.loggedSkipped {
 		rt.logger.Info("Discovery finds more rooms than max_rooms; the rooms with the lowest ViewCount are not watched",
@@ -223,6 +223,7 @@ func (rt *appRuntime) infoLabelsLocked(r *room) {
 	if m.info != nil && slices.IndexFunc(m.info, func(p *dto.LabelPair) bool { return p.GetValue() != values[p.GetName()] }) < 0 {
 		return
 	}
+	rt.infoGen++ // views sort room_info again
 	names := slices.Sorted(slices.Values(infoLabelNames))
 	pairs := make([]dto.LabelPair, len(names))
 	m.info = make([]*dto.LabelPair, len(names))

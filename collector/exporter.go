@@ -319,7 +319,7 @@ func (rt *appRuntime) applyLocked(u *appUpdate, descs *roomDescs, labels [][]*dt
 			rt.removeRoomLocked(r)
 		}
 	}
-	rt.order = order
+	rt.setOrderLocked(order)
 
 	// Tasks follow the commands turned on or off; settings apply to
 	// existing schedules at once: no task waits longer than the new
@@ -386,40 +386,6 @@ func (rt *appRuntime) scheduleLocked(t *task, now time.Time) {
 func (ac *AppConfig) sameCredentials(other *AppConfig) bool {
 	return ac.SDKAppID == other.SDKAppID && ac.Region == other.Region && ac.Endpoint == other.Endpoint &&
 		ac.Identifier == other.Identifier && ac.SecretKey == other.SecretKey && ac.UserSigTTL == other.UserSigTTL
-}
-
-// View is what one scrape exposes: the apps and rooms as they were when
-// it began, with their latest data. It implements prometheus.Collector.
-type View struct {
-	apps []appView
-	inst *instruments
-}
-
-var _ prometheus.Collector = (*View)(nil)
-
-// Describe implements prometheus.Collector. It sends nothing: room
-// descriptors change with the configuration, so a View is an unchecked
-// collector.
-func (v *View) Describe(chan<- *prometheus.Desc) {}
-
-// Collect implements prometheus.Collector: it passes on the metrics built
-// when rooms were refreshed, without calling upstream.
-func (v *View) Collect(ch chan<- prometheus.Metric) {
-	collectRooms(v.apps, ch)
-	for _, a := range v.apps {
-		a.collect(ch)
-	}
-	v.inst.collect(ch)
-}
-
-func (e *Exporter) view() *View {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	v := &View{apps: make([]appView, 0, len(e.order)), inst: e.inst}
-	for _, rt := range e.order {
-		v.apps = append(v.apps, rt.view())
-	}
-	return v
 }
 
 // Refresh is called at the start of each scrape: it marks demand and waits

@@ -62,21 +62,21 @@ var (
 	idLabelNames   = []string{appLabel, roomLabel}
 	infoLabelNames = []string{appLabel, roomLabel, "name", "owner", "category", "type"}
 
-	roomInfoDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "room", "info"),
+	roomInfoFamily = newRoomFamily("info", gauge,
 		"Room metadata, value 1: name and owner from get_room_list or get_room_info, category (its ints joined with ,), type (empty until get_room_info has answered). Join on app and room.",
-		infoLabelNames, nil)
-	roomMaxMembersDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "room", "max_members"),
+		infoLabelNames)
+	roomMaxMembersFamily = newRoomFamily("max_members", gauge,
 		"Maximum number of members of the room (MaxMemberCount from get_room_info).",
-		idLabelNames, nil)
-	roomMaxSeatsDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "room", "max_seats"),
+		idLabelNames)
+	roomMaxSeatsFamily = newRoomFamily("max_seats", gauge,
 		"Maximum number of seats of the room (MaxSeatCount from get_room_info).",
-		idLabelNames, nil)
-	roomCreatedDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "room", "created_timestamp_seconds"),
+		idLabelNames)
+	roomCreatedFamily = newRoomFamily("created_timestamp_seconds", gauge,
 		"Unix time at which the room was created (CreateTime).",
-		idLabelNames, nil)
-	roomViewsDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "room", "views"),
+		idLabelNames)
+	roomViewsFamily = newRoomFamily("views", gauge,
 		"The room's ViewCount from the latest get_room_list or get_room_info answer; the upstream documents it as the room's view count, which orders the listing, and does not define it further.",
-		idLabelNames, nil)
+		idLabelNames)
 )
 
 // otherCode is the code label of any failure outside the closed set.
@@ -176,11 +176,30 @@ func (in *instruments) forget(app string) {
 // so each family has one consistent label set (missing labels are empty).
 type roomDescs struct {
 	extra       []string // sorted extra label names
-	members     *prometheus.Desc
-	up          *prometheus.Desc
-	exists      *prometheus.Desc
-	lastSuccess *prometheus.Desc
-	stats       [numStats]*prometheus.Desc
+	members     *roomFamily
+	up          *roomFamily
+	exists      *roomFamily
+	lastSuccess *roomFamily
+	stats       [numStats]*roomFamily
+}
+
+// roomFamily is one family of room series: its exposition header, and its
+// descriptor for registries.
+type roomFamily struct {
+	name, help string
+	typ        dto.MetricType
+	desc       *prometheus.Desc
+}
+
+const (
+	gauge   = dto.MetricType_GAUGE
+	counter = dto.MetricType_COUNTER
+)
+
+// newRoomFamily describes the family tencent_live_room_<name>.
+func newRoomFamily(name string, typ dto.MetricType, help string, labels []string) *roomFamily {
+	fq := prometheus.BuildFQName(namespace, "room", name)
+	return &roomFamily{name: fq, help: help, typ: typ, desc: prometheus.NewDesc(fq, help, labels, nil)}
 }
 
 // The get_room_stats counters, in the order of roomDescs.stats.
@@ -216,25 +235,25 @@ func newRoomDescs(cfg *Config) *roomDescs {
 	slices.Sort(extra)
 	extra = slices.Compact(extra)
 	labels := append([]string{appLabel, roomLabel}, extra...)
-	var stats [numStats]*prometheus.Desc
+	var stats [numStats]*roomFamily
 	for i, f := range statsFamilies {
-		stats[i] = prometheus.NewDesc(prometheus.BuildFQName(namespace, "room", f.name), f.help+" Up to room_stats.interval old.", labels, nil)
+		stats[i] = newRoomFamily(f.name, counter, f.help+" Up to room_stats.interval old.", labels)
 	}
 	return &roomDescs{
 		stats: stats,
 		extra: extra,
-		members: prometheus.NewDesc(prometheus.BuildFQName(namespace, "room", "members"),
+		members: newRoomFamily("members", gauge,
 			"People in the room (MemberCount) from the last successful answer, which may be up to refresh_interval old (see the last success timestamp). Absent while the room does not exist or is not a live room.",
-			labels, nil),
-		up: prometheus.NewDesc(prometheus.BuildFQName(namespace, "room", "up"),
+			labels),
+		up: newRoomFamily("up", gauge,
 			"Whether the last query for the room succeeded (1) or failed (0).",
-			labels, nil),
-		exists: prometheus.NewDesc(prometheus.BuildFQName(namespace, "room", "exists"),
+			labels),
+		exists: newRoomFamily("exists", gauge,
 			"Whether the room existed at the last definitive answer: 0 after error 100004 (never created or dissolved).",
-			labels, nil),
-		lastSuccess: prometheus.NewDesc(prometheus.BuildFQName(namespace, "room", "last_success_timestamp_seconds"),
+			labels),
+		lastSuccess: newRoomFamily("last_success_timestamp_seconds", gauge,
 			"Unix time of the last successful answer for the room, i.e. when the shown member count was fetched.",
-			labels, nil),
+			labels),
 	}
 }
 
@@ -274,56 +293,42 @@ func (d *roomDescs) roomLabels(app, id string, labels map[string]string) []*dto.
 	return d.labelPairs(app, []RoomConfig{{ID: id, Labels: labels}})[0]
 }
 
-// scrapeSeries is one series of a room as of one refresh, kept in the
-// room's snapshot and copied for each scrape.
-type scrapeSeries struct {
-	desc      *prometheus.Desc
-	labels    []*dto.LabelPair
-	value     float64
-	isCounter bool
-}
-
-// scrapeMetric is a scrapeSeries copied for one scrape, with its value
-// ready for the registry: it implements prometheus.Metric like a const
-// metric, without allocating.
-type scrapeMetric struct {
-	scrapeSeries
-	gauge dto.Gauge
-}
-
-func (s *scrapeMetric) Desc() *prometheus.Desc { return s.desc }
-
-func (s *scrapeMetric) Write(m *dto.Metric) error {
-	m.Label = s.labels // shared and never modified, as const metrics do
-	if s.isCounter {
-		m.Counter = &dto.Counter{Value: &s.value} // the bigger message: only the stats families need it
-	} else {
-		s.gauge.Value = &s.value
-		m.Gauge = &s.gauge
-	}
-	return nil
+// roomSeries is one series of a room as of one refresh: the message every
+// scrape serves until the next refresh, built once. It never moves, as
+// its message points into it, and holds all the message's parts, so that
+// encoding a family reads one block per series.
+type roomSeries struct {
+	metric  dto.Metric
+	value   float64
+	gauge   dto.Gauge
+	counter dto.Counter
+	family  *roomFamily // nil: absent
 }
 
 // roomSnapshot is what one source (members, metadata or stats) of a room
-// exposes until its next refresh: series[i] is the source's i-th family,
-// absent while its desc is nil. Its series never move.
+// exposes until its next refresh: series[i] is the source's i-th family.
+// It is never modified once stored.
 type roomSnapshot struct {
-	series []scrapeSeries
+	series []roomSeries
 }
 
 // newRoomSnapshot makes a snapshot of a source of n families.
 func newRoomSnapshot(n int) *roomSnapshot {
-	return &roomSnapshot{series: make([]scrapeSeries, n)}
+	return &roomSnapshot{series: make([]roomSeries, n)}
 }
 
-// set fills family i with a gauge.
-func (s *roomSnapshot) set(i int, desc *prometheus.Desc, labels []*dto.LabelPair, v float64) {
-	s.series[i] = scrapeSeries{desc: desc, labels: labels, value: v}
-}
-
-// setCounter fills family i with a counter.
-func (s *roomSnapshot) setCounter(i int, desc *prometheus.Desc, labels []*dto.LabelPair, v float64) {
-	s.series[i] = scrapeSeries{desc: desc, labels: labels, value: v, isCounter: true}
+// set fills family i.
+func (s *roomSnapshot) set(i int, f *roomFamily, labels []*dto.LabelPair, v float64) {
+	series := &s.series[i]
+	series.family, series.value = f, v
+	series.metric.Label = labels // shared and never modified, as const metrics do
+	if f.typ == counter {
+		series.counter.Value = &series.value
+		series.metric.Counter = &series.counter
+	} else {
+		series.gauge.Value = &series.value
+		series.metric.Gauge = &series.gauge
+	}
 }
 
 // The families of each source, in the order of their snapshots.

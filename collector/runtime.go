@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/tencent-live-exporter/tencent_live_exporter/tencent"
@@ -156,8 +155,10 @@ type appRuntime struct {
 	signer        *tencent.Signer
 	gen           uint64 // credentials generation: answers to older ones say nothing of the app
 	rooms         map[string]*room
-	order         []*room // static rooms in configuration order, then discovered ones; replaced, never modified, so scrapes may hold it
-	nextIndex     int     // index of the next room added
+	order         []*room      // static rooms in configuration order, then discovered ones; replaced, never modified, so scrapes may hold it
+	sorted        *sortedRooms // order sorted by labels, made by the first scrape that needs it; nil when stale
+	infoGen       uint64       // changes of room_info labels: sorted's info order is stale when it differs
+	nextIndex     int          // index of the next room added
 	queues        [numTaskKinds]taskQueue
 	enabled       [numTaskKinds]bool
 	interval      [numTaskKinds]time.Duration
@@ -481,7 +482,7 @@ func (rt *appRuntime) complete(t *task, gen uint64, err error, started time.Time
 			if t.kind == taskMembers && !r.static && r.missed > 0 {
 				// A discovered room the listing no longer shows has ended.
 				rt.removeRoomLocked(r)
-				rt.order = slices.DeleteFunc(slices.Clone(rt.order), func(o *room) bool { return o == r })
+				rt.setOrderLocked(slices.DeleteFunc(slices.Clone(rt.order), func(o *room) bool { return o == r }))
 			}
 		}
 		t.outcome = outcomeRoomFact
@@ -636,15 +637,15 @@ func (rt *appRuntime) buildRoomMetricsLocked(r *room) {
 
 	if m := r.meta; m != nil && m.known && r.exists != existsNo {
 		s := newRoomSnapshot(numMetaFamilies)
-		s.set(famInfo, roomInfoDesc, m.info, 1)
+		s.set(famInfo, roomInfoFamily, m.info, 1)
 		if m.hasInfo {
-			s.set(famMaxMembers, roomMaxMembersDesc, r.idLabels, float64(m.maxMembers))
-			s.set(famMaxSeats, roomMaxSeatsDesc, r.idLabels, float64(m.maxSeats))
+			s.set(famMaxMembers, roomMaxMembersFamily, r.idLabels, float64(m.maxMembers))
+			s.set(famMaxSeats, roomMaxSeatsFamily, r.idLabels, float64(m.maxSeats))
 		}
 		if m.created > 0 {
-			s.set(famCreated, roomCreatedDesc, r.idLabels, float64(m.created))
+			s.set(famCreated, roomCreatedFamily, r.idLabels, float64(m.created))
 		}
-		s.set(famViews, roomViewsDesc, r.idLabels, float64(m.views))
+		s.set(famViews, roomViewsFamily, r.idLabels, float64(m.views))
 		r.metaSnapshot.Store(s)
 	} else {
 		r.metaSnapshot.Store(nil)
@@ -654,7 +655,7 @@ func (rt *appRuntime) buildRoomMetricsLocked(r *room) {
 		st := r.stats
 		s := newRoomSnapshot(numStats)
 		for i, v := range [numStats]int64{st.TotalViewers, st.TotalLikesReceived, st.TotalMsgCount, st.TotalGiftsSent, st.TotalGiftCoins, st.TotalUniqueGiftSenders} {
-			s.setCounter(i, d.stats[i], r.labels, float64(v))
+			s.set(i, d.stats[i], r.labels, float64(v))
 		}
 		r.statsSnapshot.Store(s)
 	} else {
@@ -752,95 +753,6 @@ func (rt *appRuntime) deferLocked(t0 time.Time) int {
 		}
 	}
 	return n
-}
-
-// appView is one runtime's part of a scrape: the rooms it had when the
-// scrape began.
-type appView struct {
-	rt    *appRuntime
-	rooms []*room
-}
-
-func (rt *appRuntime) view() appView {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	return appView{rt: rt, rooms: rt.order}
-}
-
-// roomSources are the snapshots of a room, with their number of families.
-var roomSources = [...]struct {
-	load     func(*room) *roomSnapshot
-	families int
-}{
-	{func(r *room) *roomSnapshot { return r.snapshot.Load() }, numMemberFamilies},
-	{func(r *room) *roomSnapshot { return r.metaSnapshot.Load() }, numMetaFamilies},
-	{func(r *room) *roomSnapshot { return r.statsSnapshot.Load() }, numStats},
-}
-
-// collectRooms sends the room series of every app, one family at a time.
-// It first copies them, room by room (each snapshot read once), into one
-// contiguous array per family: the registry then reads each family's
-// metrics in order, as it reads const metrics built at once, instead of
-// chasing snapshots allocated over hours of refreshes (interleaved or
-// scattered, a scrape cost up to half as much again).
-func collectRooms(apps []appView, ch chan<- prometheus.Metric) {
-	rooms := 0
-	for _, a := range apps {
-		rooms += len(a.rooms)
-	}
-	for _, src := range roomSources {
-		families := make([][]scrapeMetric, src.families) // each made at its first series
-		for _, a := range apps {
-			for _, r := range a.rooms {
-				s := src.load(r)
-				if s == nil {
-					continue
-				}
-				for fam := range s.series {
-					if s.series[fam].desc == nil {
-						continue
-					}
-					if families[fam] == nil {
-						families[fam] = make([]scrapeMetric, 0, rooms)
-					}
-					families[fam] = append(families[fam], scrapeMetric{scrapeSeries: s.series[fam]})
-				}
-			}
-		}
-		for _, list := range families {
-			for i := range list {
-				ch <- &list[i]
-			}
-		}
-	}
-}
-
-// collect sends the app-level gauges of the view.
-func (v appView) collect(ch chan<- prometheus.Metric) {
-	rt := v.rt
-	rt.mu.Lock()
-	name, up := rt.name, rt.up
-	discovery, listed, skipped, lastSweep := rt.discovery != nil, rt.listed, rt.skipped, rt.lastSweep
-	enabled := rt.enabled
-	rt.mu.Unlock()
-	if discovery {
-		ch <- prometheus.MustNewConstMetric(discoveryRoomsDesc, prometheus.GaugeValue, float64(listed), name)
-		ch <- prometheus.MustNewConstMetric(discoverySkippedDesc, prometheus.GaugeValue, float64(skipped), name)
-		if !lastSweep.IsZero() {
-			ch <- prometheus.MustNewConstMetric(discoveryLastSuccessDesc, prometheus.GaugeValue, float64(lastSweep.UnixNano())/1e9, name)
-		}
-	}
-	ch <- prometheus.MustNewConstMetric(appUpDesc, prometheus.GaugeValue, boolToFloat(up), name)
-	for k := range numTaskKinds {
-		if !enabled[k] {
-			continue
-		}
-		command := k.command()
-		maxQPS, current := rt.gates.limits(command)
-		ch <- prometheus.MustNewConstMetric(appMaxQPSDesc, prometheus.GaugeValue, maxQPS, name, command)
-		ch <- prometheus.MustNewConstMetric(appLimiterQPSDesc, prometheus.GaugeValue, current, name, command)
-	}
-	ch <- prometheus.MustNewConstMetric(appRoomsDesc, prometheus.GaugeValue, float64(len(v.rooms)), name)
 }
 
 func boolToFloat(b bool) float64 {

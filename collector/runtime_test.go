@@ -145,6 +145,18 @@ func TestReloadStorm(t *testing.T) {
 			}
 		}
 	})
+	wg.Go(func() { // serving views while reloads change labels and rooms refresh
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+				if text := serveView(t, e.view()); strings.Count(text, "\ntencent_live_room_up{") != len(ids) {
+					t.Errorf("a view served %d rooms, want %d", strings.Count(text, "\ntencent_live_room_up{"), len(ids))
+				}
+			}
+		}
+	})
 	// Track each room's refreshes: the longest gap between two.
 	last := make(map[string]time.Time, len(ids))
 	maxGap := map[string]time.Duration{}

@@ -1,8 +1,9 @@
-// Package floor builds the cheapest way client_golang can serve the
-// exporter's series: the exporter's own exposition rebuilt as const metrics,
-// family by family, built once and handed to the registry on every scrape,
-// plus the Go and process collectors. Benchmarks and the scrape-cost
-// harness compare the exporter against it.
+// Package floor builds the baselines that benchmarks and the scrape-cost
+// harness compare the exporter against, from the exporter's own
+// exposition: the cheapest way through a client_golang registry (const
+// metrics built once, family by family) and the least any exporter can
+// spend (the parsed families served as they are: encoding alone). Both add
+// the Go and process collectors, as the exporter does.
 package floor
 
 import (

@@ -1,8 +1,11 @@
 // Command scrapecost compares what a scrape of tencent_live_exporter with
-// 10 000 cached rooms costs against the floor program, which serves the
-// same room series from const metrics built once: the median /metrics
-// latency over HTTP, with and without gzip, measured alternately in one
-// run, and each process' resident memory.
+// 10 000 cached rooms costs against two baselines that serve the same
+// series, both built from the exporter's own exposition by the floor
+// program: const metrics built once, through a client_golang registry
+// ("floor"), and the parsed families served as they are ("static": encoding
+// alone, the least any exporter can spend). It reports the median
+// /metrics latency over HTTP, with and without gzip, measured in turn in
+// one run, and each process' resident memory.
 //
 //	make scrapecost
 //
@@ -77,13 +80,13 @@ func run(exporterBin, floorBin string, rounds int, all bool) error {
 		return err
 	}
 
-	exporterAddr, floorAddr := freeAddr(), freeAddr()
+	exporterAddr, floorAddr, staticAddr := freeAddr(), freeAddr(), freeAddr()
 	exporter, err := start(exporterBin, "--config.file="+cfgPath, "--web.listen-address="+exporterAddr, "--log.level=warn")
 	if err != nil {
 		return err
 	}
 	defer stop(exporter)
-	exporterURL, floorURL := "http://"+exporterAddr+"/metrics", "http://"+floorAddr+"/metrics"
+	exporterURL := "http://" + exporterAddr + "/metrics"
 	fmt.Println("filling the exporter's cache: 10 000 rooms at 5 x 195 calls/s per command ...")
 	fillStart := time.Now()
 	for {
@@ -108,50 +111,73 @@ func run(exporterBin, floorBin string, rounds int, all bool) error {
 	if err := os.WriteFile(expositionPath, exposition, 0o600); err != nil {
 		return err
 	}
-	floorProc, err := start(floorBin, "-listen="+floorAddr, "-from="+expositionPath)
+	floorProc, err := startFloor(floorBin, floorAddr, expositionPath)
 	if err != nil {
 		return err
 	}
 	defer stop(floorProc)
-	for start := time.Now(); ; {
-		if _, err = get(floorURL, false); err == nil {
-			break
-		}
-		if time.Since(start) > 30*time.Second {
-			return fmt.Errorf("floor not serving: %w", err)
-		}
+	staticProc, err := startFloor(floorBin, staticAddr, expositionPath, "-static")
+	if err != nil {
+		return err
 	}
+	defer stop(staticProc)
 
+	targets := []struct {
+		name string
+		url  string
+		proc *exec.Cmd
+	}{
+		{"exporter", exporterURL, exporter},
+		{"floor", "http://" + floorAddr + "/metrics", floorProc},
+		{"static", "http://" + staticAddr + "/metrics", staticProc},
+	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "mode\texporter median\tfloor median\tratio\texporter bytes\tfloor bytes")
+	fmt.Fprintln(w, "mode\texporter median\tfloor median\tstatic median\texporter/floor\texporter/static\tbytes (exporter, floor, static)")
 	for _, gzip := range []bool{false, true} {
-		var exp, flo []time.Duration
-		var expBytes, floBytes int
-		for range rounds { // alternate, so both see the same machine
-			d, n, err := timed(exporterURL, gzip)
-			if err != nil {
-				return err
+		durations := make([][]time.Duration, len(targets))
+		sizes := make([]int, len(targets))
+		for range rounds { // in turn, so all see the same machine
+			for i, t := range targets {
+				d, n, err := timed(t.url, gzip)
+				if err != nil {
+					return err
+				}
+				durations[i], sizes[i] = append(durations[i], d), n
 			}
-			exp, expBytes = append(exp, d), n
-			d, n, err = timed(floorURL, gzip)
-			if err != nil {
-				return err
-			}
-			flo, floBytes = append(flo, d), n
 		}
-		me, mf := median(exp), median(flo)
+		me, mf, ms := median(durations[0]), median(durations[1]), median(durations[2])
 		mode := "plain"
 		if gzip {
 			mode = "gzip"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%.2fx\t%d\t%d\n", mode, me.Round(10*time.Microsecond), mf.Round(10*time.Microsecond), float64(me)/float64(mf), expBytes, floBytes)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%.2fx\t%.2fx\t%d, %d, %d\n", mode, me.Round(10*time.Microsecond), mf.Round(10*time.Microsecond), ms.Round(10*time.Microsecond),
+			float64(me)/float64(mf), float64(me)/float64(ms), sizes[0], sizes[1], sizes[2])
 	}
 	w.Flush()
+	fmt.Println("resident memory after the run, MiB (peak):")
 	re, he := memory(exporter.Process.Pid)
-	rf, hf := memory(floorProc.Process.Pid)
-	fmt.Printf("resident memory after the run: exporter %.1f MiB (peak %.1f), floor %.1f MiB (peak %.1f), ratio %.2fx (peak %.2fx)\n",
-		re, he, rf, hf, re/rf, he/hf)
+	for _, t := range targets {
+		r, h := memory(t.proc.Process.Pid)
+		fmt.Printf("  %-8s %6.1f (%.1f)  exporter/%s %.2fx (peak %.2fx)\n", t.name, r, h, t.name, re/r, he/h)
+	}
 	return nil
+}
+
+// startFloor starts the floor program and waits until it serves.
+func startFloor(bin, addr, exposition string, args ...string) (*exec.Cmd, error) {
+	cmd, err := start(bin, append([]string{"-listen=" + addr, "-from=" + exposition}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	for begin := time.Now(); ; {
+		if _, err = get("http://"+addr+"/metrics", false); err == nil {
+			return cmd, nil
+		}
+		if time.Since(begin) > 30*time.Second {
+			stop(cmd)
+			return nil, fmt.Errorf("floor %v not serving: %w", args, err)
+		}
+	}
 }
 
 func freeAddr() string {
