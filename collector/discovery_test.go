@@ -322,3 +322,32 @@ tencent_live_room_viewers_total{app="app",room="r",tier="gold"} 100
 		t.Errorf("stats resets = %v after the room came back; want still 1", got)
 	}
 }
+
+// A configured room that discovery also listed keeps its listing metadata
+// only while something refreshes it: once discovery and room_info are
+// both off, its metadata series go, its member series stay.
+func TestStaticRoomMetadataGoesWithDiscovery(t *testing.T) {
+	srv := newFake(t, 0)
+	srv.SetRoom("live-a", tencenttest.Room{MemberCount: 3, Name: "A", ViewCount: 9})
+	e := newExporter(t, Options{}, discoveryYAML(srv.URL, "discovery: {interval: 100ms}", "live-a"))
+	eventually(t, 10*time.Second, "the listing's metadata for the configured room", func() bool {
+		return strings.Contains(scrape1(t, e), `tencent_live_room_info{app="app",category="",name="A"`)
+	})
+	if err := e.ApplyConfig(mustDecode(t, appYAML("app", srv.URL, testKey, "", "live-a"))); err != nil {
+		t.Fatal(err)
+	}
+	rt := e.order[0]
+	rt.mu.Lock()
+	snapshot := rt.rooms["live-a"].metaSnapshot.Load()
+	rt.mu.Unlock()
+	if snapshot != nil { // views skip it, yet it would be stale
+		t.Error("the room keeps a metadata snapshot with discovery and room_info off")
+	}
+	text := scrape1(t, e)
+	if strings.Contains(text, "tencent_live_room_info{") || strings.Contains(text, "tencent_live_room_views{") {
+		t.Errorf("metadata served with discovery and room_info off:\n%s", text)
+	}
+	if !strings.Contains(text, `tencent_live_room_members{app="app",room="live-a"} 3`) {
+		t.Errorf("member count gone with discovery:\n%s", text)
+	}
+}

@@ -326,6 +326,9 @@ func (rt *appRuntime) applyLocked(u *appUpdate, descs *roomDescs, labels [][]*dt
 	// settings allow after its last attempt.
 	for _, r := range order {
 		r.idLabels = idLabelPairs(ac.Name, r.id)
+		if ac.Discovery == nil {
+			r.discovered, r.missed = false, 0 // a configured room the listing had shown
+		}
 		if !r.discovered && !rt.enabled[taskInfo] {
 			r.meta = nil // nothing says what it is any more
 		}

@@ -295,26 +295,30 @@ func (d *roomDescs) roomLabels(app, id string, labels map[string]string) []*dto.
 
 // roomSeries is one series of a room as of one refresh: the message every
 // scrape serves until the next refresh, built once. It never moves, as
-// its message points into it, and holds all the message's parts, so that
-// encoding a family reads one block per series.
+// its message points into it.
 type roomSeries struct {
-	metric  dto.Metric
-	value   float64
-	gauge   dto.Gauge
-	counter dto.Counter
-	family  *roomFamily // nil: absent
+	metric dto.Metric
+	value  float64
+	gauge  dto.Gauge
+	family *roomFamily // nil: absent
 }
 
 // roomSnapshot is what one source (members, metadata or stats) of a room
 // exposes until its next refresh: series[i] is the source's i-th family.
 // It is never modified once stored.
 type roomSnapshot struct {
-	series []roomSeries
+	series   []roomSeries
+	counters []dto.Counter // the counter families' values, next to their series
 }
 
-// newRoomSnapshot makes a snapshot of a source of n families.
-func newRoomSnapshot(n int) *roomSnapshot {
-	return &roomSnapshot{series: make([]roomSeries, n)}
+// newRoomSnapshot makes a snapshot of a source of n families, counters
+// if they are counters.
+func newRoomSnapshot(n int, counters bool) *roomSnapshot {
+	s := &roomSnapshot{series: make([]roomSeries, n)}
+	if counters {
+		s.counters = make([]dto.Counter, n)
+	}
+	return s
 }
 
 // set fills family i.
@@ -323,8 +327,8 @@ func (s *roomSnapshot) set(i int, f *roomFamily, labels []*dto.LabelPair, v floa
 	series.family, series.value = f, v
 	series.metric.Label = labels // shared and never modified, as const metrics do
 	if f.typ == counter {
-		series.counter.Value = &series.value
-		series.metric.Counter = &series.counter
+		s.counters[i].Value = &series.value
+		series.metric.Counter = &s.counters[i]
 	} else {
 		series.gauge.Value = &series.value
 		series.metric.Gauge = &series.gauge

@@ -620,7 +620,7 @@ func (rt *appRuntime) warnLocked(now time.Time, level slog.Level, command, code 
 // scrapes only pass them on.
 func (rt *appRuntime) buildRoomMetricsLocked(r *room) {
 	d := rt.descs
-	s := newRoomSnapshot(numMemberFamilies)
+	s := newRoomSnapshot(numMemberFamilies, false)
 	if r.hasCount && r.exists != existsNo {
 		s.set(famMembers, d.members, r.labels, float64(r.members))
 	}
@@ -636,7 +636,7 @@ func (rt *appRuntime) buildRoomMetricsLocked(r *room) {
 	r.snapshot.Store(s)
 
 	if m := r.meta; m != nil && m.known && r.exists != existsNo {
-		s := newRoomSnapshot(numMetaFamilies)
+		s := newRoomSnapshot(numMetaFamilies, false)
 		s.set(famInfo, roomInfoFamily, m.info, 1)
 		if m.hasInfo {
 			s.set(famMaxMembers, roomMaxMembersFamily, r.idLabels, float64(m.maxMembers))
@@ -653,7 +653,7 @@ func (rt *appRuntime) buildRoomMetricsLocked(r *room) {
 
 	if r.hasStats && r.exists != existsNo && rt.enabled[taskStats] {
 		st := r.stats
-		s := newRoomSnapshot(numStats)
+		s := newRoomSnapshot(numStats, true)
 		for i, v := range [numStats]int64{st.TotalViewers, st.TotalLikesReceived, st.TotalMsgCount, st.TotalGiftsSent, st.TotalGiftCoins, st.TotalUniqueGiftSenders} {
 			s.set(i, d.stats[i], r.labels, float64(v))
 		}

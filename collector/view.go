@@ -40,8 +40,9 @@ const (
 // appView is one runtime's part of a scrape: the rooms it had when the
 // scrape began, in label order.
 type appView struct {
-	rt   *appRuntime
-	name string
+	rt      *appRuntime
+	name    string
+	enabled [numTaskKinds]bool
 	*sortedRooms
 }
 
@@ -147,7 +148,7 @@ func (rt *appRuntime) view() appView {
 		rt.sorted = &sortedRooms{rooms: slices.Clone(old.rooms), ordered: old.ordered} // views may hold old
 		rt.sortInfoLocked()
 	}
-	return appView{rt: rt, name: rt.name, sortedRooms: rt.sorted}
+	return appView{rt: rt, name: rt.name, enabled: rt.enabled, sortedRooms: rt.sorted}
 }
 
 // sortInfoLocked orders rt.sorted's rooms by their current room_info
@@ -250,12 +251,18 @@ func (v *View) collectApps(ch chan<- prometheus.Metric) {
 var roomSources = [...]struct {
 	load      func(*room) *roomSnapshot
 	labelSets []int
+	// enabledBy are the commands that give the source data; a runtime
+	// with none of them enabled has no such snapshot.
+	enabledBy []taskKind
 }{
 	{func(r *room) *roomSnapshot { return r.snapshot.Load() }, []int{
-		famMembers: roomLabelSet, famUp: roomLabelSet, famExists: roomLabelSet, famLastSuccess: roomLabelSet}},
+		famMembers: roomLabelSet, famUp: roomLabelSet, famExists: roomLabelSet, famLastSuccess: roomLabelSet},
+		[]taskKind{taskMembers}},
 	{func(r *room) *roomSnapshot { return r.metaSnapshot.Load() }, []int{
-		famInfo: infoLabelSet, famMaxMembers: idLabelSet, famMaxSeats: idLabelSet, famCreated: idLabelSet, famViews: idLabelSet}},
-	{func(r *room) *roomSnapshot { return r.statsSnapshot.Load() }, slices.Repeat([]int{roomLabelSet}, numStats)},
+		famInfo: infoLabelSet, famMaxMembers: idLabelSet, famMaxSeats: idLabelSet, famCreated: idLabelSet, famViews: idLabelSet},
+		[]taskKind{taskInfo, taskDiscovery}},
+	{func(r *room) *roomSnapshot { return r.statsSnapshot.Load() }, slices.Repeat([]int{roomLabelSet}, numStats),
+		[]taskKind{taskStats}},
 }
 
 // familySeries is one room family of a scrape, its series in exposition
@@ -286,6 +293,9 @@ func (v *View) roomFamilies() ([]familySeries, error) {
 				rooms += len(a.rooms)
 			}
 			for _, a := range v.apps {
+				if !slices.ContainsFunc(src.enabledBy, func(k taskKind) bool { return a.enabled[k] }) {
+					continue // no room of the app has this source: do not read them all to find out
+				}
 				for i := range a.rooms {
 					r := a.at(k, i)
 					s := src.load(r.room)
