@@ -123,6 +123,61 @@ func exporterGatherer(e *Exporter) prometheus.Gatherer {
 	})
 }
 
+// scrapeCostResult is the median time to serve /metrics in one mode.
+type scrapeCostResult struct {
+	mode                    string
+	exporter, floor, static time.Duration
+}
+
+// scrapeCost serves /metrics in-process from a cached exporter of 10 000
+// rooms and from the two floors built from its exposition, in turn, rounds
+// times per mode, and returns the medians.
+func scrapeCost(tb testing.TB, all bool, rounds int) []scrapeCostResult {
+	e := cachedExporter(tb, 5, 2000, all)
+	exporter := exporterGatherer(e)
+	var text bytes.Buffer
+	if err := writeExposition(&text, exporter); err != nil {
+		tb.Fatal(err)
+	}
+	floorReg, err := floor.FromExposition(bytes.NewReader(text.Bytes()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	static, err := floor.StaticFromExposition(bytes.NewReader(text.Bytes()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []scrapeCostResult
+	for _, gzip := range []bool{false, true} {
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		res := scrapeCostResult{mode: "plain"}
+		if gzip {
+			req.Header.Set("Accept-Encoding", "gzip")
+			res.mode = "gzip"
+		}
+		handlers := []http.Handler{promhttp.HandlerFor(exporter, promhttp.HandlerOpts{}),
+			promhttp.HandlerFor(floorReg, promhttp.HandlerOpts{}), promhttp.HandlerFor(static, promhttp.HandlerOpts{})}
+		took := make([][]time.Duration, len(handlers))
+		for range rounds {
+			for i, h := range handlers {
+				rec := httptest.NewRecorder()
+				start := time.Now()
+				h.ServeHTTP(rec, req)
+				took[i] = append(took[i], time.Since(start))
+				if rec.Code != http.StatusOK {
+					tb.Fatalf("status %d", rec.Code)
+				}
+			}
+		}
+		for i := range took {
+			slices.Sort(took[i])
+		}
+		res.exporter, res.floor, res.static = took[0][rounds/2], took[1][rounds/2], took[2][rounds/2]
+		out = append(out, res)
+	}
+	return out
+}
+
 func writeExposition(w io.Writer, g prometheus.Gatherer) error {
 	mfs, err := g.Gather()
 	if err != nil {

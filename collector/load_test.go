@@ -229,6 +229,22 @@ func TestLoadReport(t *testing.T) {
 		}, 60*time.Second)
 	}
 
+	for _, all := range []bool{false, true} {
+		name := "scrape cost in-process, 10 000 rooms, member families (40 000 series)"
+		if all {
+			name = "scrape cost in-process, 10 000 rooms, all families (150 000 series)"
+		}
+		if !strings.Contains(name, *loadOnly) {
+			continue
+		}
+		for _, c := range scrapeCost(t, all, 31) {
+			fmt.Fprintf(w, "%s	/metrics %s median: exporter / floor / static	%s / %s / %s (%.2fx floor, %.2fx static)	<= 1.1x floor\n", name, c.mode,
+				c.exporter.Round(10*time.Microsecond), c.floor.Round(10*time.Microsecond), c.static.Round(10*time.Microsecond),
+				float64(c.exporter)/float64(c.floor), float64(c.exporter)/float64(c.static))
+		}
+		w.Flush()
+	}
+
 	if strings.Contains("offline back-off", *loadOnly) {
 		off := runCeiling(t, ceilingScenario{
 			rooms: 200, gone: 200, refresh: 4 * time.Second, maxQPS: 200,
