@@ -145,7 +145,7 @@ func TestReloadStorm(t *testing.T) {
 			}
 		}
 	})
-	wg.Go(func() { // serving views while reloads change labels and rooms refresh
+	serve := func() { // serving views while reloads change labels and rooms refresh
 		for {
 			select {
 			case <-stop:
@@ -156,7 +156,9 @@ func TestReloadStorm(t *testing.T) {
 				}
 			}
 		}
-	})
+	}
+	wg.Go(serve)
+	wg.Go(serve) // two at once: they encode the same shared messages
 	// Track each room's refreshes: the longest gap between two.
 	last := make(map[string]time.Time, len(ids))
 	maxGap := map[string]time.Duration{}
