@@ -79,20 +79,7 @@ func cachedExporter(tb testing.TB, apps, roomsPerApp int, all ...bool) *Exporter
 // (150 000). Compare the three side by side.
 func BenchmarkScrape10000Rooms(b *testing.B) {
 	for _, all := range []bool{false, true} {
-		e := cachedExporter(b, 5, 2000, all)
-		exporter := exporterGatherer(e)
-		var text bytes.Buffer
-		if err := writeExposition(&text, exporter); err != nil {
-			b.Fatal(err)
-		}
-		floorReg, err := floor.FromExposition(bytes.NewReader(text.Bytes()))
-		if err != nil {
-			b.Fatal(err)
-		}
-		static, err := floor.StaticFromExposition(bytes.NewReader(text.Bytes()))
-		if err != nil {
-			b.Fatal(err)
-		}
+		exporter, floorReg, static := scrapeTargets(b, all)
 		families := "members"
 		if all {
 			families = "all"
@@ -107,6 +94,26 @@ func BenchmarkScrape10000Rooms(b *testing.B) {
 			b.Run(families+"/"+mode+"/static", func(b *testing.B) { benchmarkServe(b, static, gzip) })
 		}
 	}
+}
+
+// scrapeTargets returns what the scrape-cost comparisons serve: a cached
+// exporter of 5 apps × 2000 rooms gathered as its handler does, and the
+// two floors built from its exposition.
+func scrapeTargets(tb testing.TB, all bool) (exporter, floorReg, static prometheus.Gatherer) {
+	exporter = exporterGatherer(cachedExporter(tb, 5, 2000, all))
+	var text bytes.Buffer
+	if err := writeExposition(&text, exporter); err != nil {
+		tb.Fatal(err)
+	}
+	floorReg, err := floor.FromExposition(bytes.NewReader(text.Bytes()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	static, err = floor.StaticFromExposition(bytes.NewReader(text.Bytes()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return exporter, floorReg, static
 }
 
 // exporterGatherer gathers as the exporter's /metrics handler does: the
@@ -133,20 +140,7 @@ type scrapeCostResult struct {
 // rooms and from the two floors built from its exposition, in turn, rounds
 // times per mode, and returns the medians.
 func scrapeCost(tb testing.TB, all bool, rounds int) []scrapeCostResult {
-	e := cachedExporter(tb, 5, 2000, all)
-	exporter := exporterGatherer(e)
-	var text bytes.Buffer
-	if err := writeExposition(&text, exporter); err != nil {
-		tb.Fatal(err)
-	}
-	floorReg, err := floor.FromExposition(bytes.NewReader(text.Bytes()))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	static, err := floor.StaticFromExposition(bytes.NewReader(text.Bytes()))
-	if err != nil {
-		tb.Fatal(err)
-	}
+	exporter, floorReg, static := scrapeTargets(tb, all)
 	var out []scrapeCostResult
 	for _, gzip := range []bool{false, true} {
 		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
