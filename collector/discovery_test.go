@@ -351,3 +351,32 @@ func TestStaticRoomMetadataGoesWithDiscovery(t *testing.T) {
 		t.Errorf("member count gone with discovery:\n%s", text)
 	}
 }
+
+// A discovered room that answers 100004 while the listing still shows it
+// serves no series (no exists 0 to alert on: rooms come and go all day),
+// stays watched, and serves again once it answers; a configured room's
+// 100004 shows as exists 0.
+func TestEndedDiscoveredRoomShowsNothing(t *testing.T) {
+	srv := newFake(t, 0)
+	srv.SetRoom("live-x", tencenttest.Room{MemberCount: 5, ViewCount: 9})
+	srv.SetRoom("static-s", tencenttest.Room{MemberCount: 6, Private: true})
+	e := newExporter(t, Options{}, discoveryYAML(srv.URL, "refresh_interval: 100ms\ndiscovery: {interval: 1h}", "static-s"))
+	eventually(t, 10*time.Second, "the discovered room served", func() bool {
+		return strings.Contains(scrape1(t, e), `tencent_live_room_members{app="app",room="live-x"} 5`)
+	})
+	srv.FailNext("live-x", 100004, 1_000_000) // still listed
+	srv.FailNext("static-s", 100004, 1_000_000)
+	eventually(t, 10*time.Second, "the configured room's end shown", func() bool {
+		return strings.Contains(scrape1(t, e), `tencent_live_room_exists{app="app",room="static-s"} 0`)
+	})
+	eventually(t, 10*time.Second, "the ended discovered room's series gone", func() bool {
+		return !strings.Contains(scrape1(t, e), `room="live-x"`)
+	})
+	if !watched(e, "live-x") {
+		t.Error("the listed room is no longer watched")
+	}
+	srv.FailNext("live-x", 100004, 0)
+	eventually(t, 30*time.Second, "the room served again once it answers", func() bool {
+		return strings.Contains(scrape1(t, e), `tencent_live_room_members{app="app",room="live-x"} 5`)
+	})
+}

@@ -619,6 +619,16 @@ func (rt *appRuntime) warnLocked(now time.Time, level slog.Level, command, code 
 // buildRoomMetricsLocked renders a room's state as metrics once, so
 // scrapes only pass them on.
 func (rt *appRuntime) buildRoomMetricsLocked(r *room) {
+	if !r.static && r.exists == existsNo {
+		// A discovered room that ended shows nothing: rooms come and go
+		// all day, and only a configured one's end is news (exists 0). It
+		// stays watched until the listing drops it too, so that a stale
+		// listing does not add it back again and again.
+		r.snapshot.Store(nil)
+		r.metaSnapshot.Store(nil)
+		r.statsSnapshot.Store(nil)
+		return
+	}
 	d := rt.descs
 	s := newRoomSnapshot(numMemberFamilies, false)
 	if r.hasCount && r.exists != existsNo {
