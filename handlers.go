@@ -110,7 +110,7 @@ func (h *metricsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	view := h.exporter.Refresh(ctx)
 	cancel()
 	g := scrapeGatherer{base: h.gatherer, view: view, duration: time.Since(start)}
-	promhttp.HandlerFor(g, h.opts).ServeHTTP(w, r)
+	promhttp.HandlerForTransactional(g, h.opts).ServeHTTP(w, r)
 }
 
 func newSemaphore(n int) chan struct{} {
@@ -127,17 +127,20 @@ func newSemaphore(n int) chan struct{} {
 // them costs a sort of a few dozen names, not a pass over every series.
 type scrapeGatherer struct {
 	base     prometheus.Gatherer
-	view     prometheus.Gatherer
+	view     prometheus.TransactionalGatherer
 	duration time.Duration
 }
 
 const scrapeDurationName = "tencent_live_scrape_duration_seconds"
 
-func (g scrapeGatherer) Gather() ([]*dto.MetricFamily, error) {
+// Gather implements prometheus.TransactionalGatherer: done releases what
+// the view lent the encoder.
+func (g scrapeGatherer) Gather() (_ []*dto.MetricFamily, done func(), _ error) {
 	mfs, err := g.base.Gather()
+	done = func() {}
 	if g.view != nil {
-		viewMFs, viewErr := g.view.Gather()
-		mfs, err = append(mfs, viewMFs...), errors.Join(err, viewErr)
+		viewMFs, viewDone, viewErr := g.view.Gather()
+		mfs, done, err = append(mfs, viewMFs...), viewDone, errors.Join(err, viewErr)
 		slices.SortFunc(mfs, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
 	}
 	mf := &dto.MetricFamily{
@@ -149,7 +152,7 @@ func (g scrapeGatherer) Gather() ([]*dto.MetricFamily, error) {
 	i, _ := slices.BinarySearchFunc(mfs, scrapeDurationName, func(m *dto.MetricFamily, name string) int {
 		return strings.Compare(m.GetName(), name)
 	})
-	return slices.Insert(mfs, i, mf), err
+	return slices.Insert(mfs, i, mf), done, err
 }
 
 // reloadHandler reloads the configuration on POST and answers the outcome.

@@ -99,36 +99,41 @@ func BenchmarkScrape10000Rooms(b *testing.B) {
 // scrapeTargets returns what the scrape-cost comparisons serve: a cached
 // exporter of 5 apps × 2000 rooms gathered as its handler does, and the
 // two floors built from its exposition.
-func scrapeTargets(tb testing.TB, all bool) (exporter, floorReg, static prometheus.Gatherer) {
+func scrapeTargets(tb testing.TB, all bool) (exporter, floorReg, static prometheus.TransactionalGatherer) {
 	exporter = exporterGatherer(cachedExporter(tb, 5, 2000, all))
 	var text bytes.Buffer
 	if err := writeExposition(&text, exporter); err != nil {
 		tb.Fatal(err)
 	}
-	floorReg, err := floor.FromExposition(bytes.NewReader(text.Bytes()))
+	reg, err := floor.FromExposition(bytes.NewReader(text.Bytes()))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	static, err = floor.StaticFromExposition(bytes.NewReader(text.Bytes()))
+	g, err := floor.StaticFromExposition(bytes.NewReader(text.Bytes()))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return exporter, floorReg, static
+	return exporter, prometheus.ToTransactionalGatherer(reg), prometheus.ToTransactionalGatherer(g)
 }
 
 // exporterGatherer gathers as the exporter's /metrics handler does: the
 // Go and process collectors, and the exporter's View.
-func exporterGatherer(e *Exporter) prometheus.Gatherer {
+func exporterGatherer(e *Exporter) prometheus.TransactionalGatherer {
 	base := prometheus.NewRegistry()
 	base.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+	return transactionalFunc(func() ([]*dto.MetricFamily, func(), error) {
 		mfs, err := base.Gather()
-		view, viewErr := e.view().Gather()
+		view, done, viewErr := e.view().Gather()
 		mfs = append(mfs, view...)
 		slices.SortFunc(mfs, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
-		return mfs, errors.Join(err, viewErr)
+		return mfs, done, errors.Join(err, viewErr)
 	})
 }
+
+// transactionalFunc is a function that is a TransactionalGatherer.
+type transactionalFunc func() ([]*dto.MetricFamily, func(), error)
+
+func (f transactionalFunc) Gather() ([]*dto.MetricFamily, func(), error) { return f() }
 
 // scrapeCostResult is the median time to serve /metrics in one mode.
 type scrapeCostResult struct {
@@ -149,8 +154,8 @@ func scrapeCost(tb testing.TB, all bool, rounds int) []scrapeCostResult {
 			req.Header.Set("Accept-Encoding", "gzip")
 			res.mode = "gzip"
 		}
-		handlers := []http.Handler{promhttp.HandlerFor(exporter, promhttp.HandlerOpts{}),
-			promhttp.HandlerFor(floorReg, promhttp.HandlerOpts{}), promhttp.HandlerFor(static, promhttp.HandlerOpts{})}
+		handlers := []http.Handler{promhttp.HandlerForTransactional(exporter, promhttp.HandlerOpts{}),
+			promhttp.HandlerForTransactional(floorReg, promhttp.HandlerOpts{}), promhttp.HandlerForTransactional(static, promhttp.HandlerOpts{})}
 		took := make([][]time.Duration, len(handlers))
 		for range rounds {
 			for i, h := range handlers {
@@ -172,8 +177,9 @@ func scrapeCost(tb testing.TB, all bool, rounds int) []scrapeCostResult {
 	return out
 }
 
-func writeExposition(w io.Writer, g prometheus.Gatherer) error {
-	mfs, err := g.Gather()
+func writeExposition(w io.Writer, g prometheus.TransactionalGatherer) error {
+	mfs, done, err := g.Gather()
+	defer done()
 	if err != nil {
 		return err
 	}
@@ -186,8 +192,8 @@ func writeExposition(w io.Writer, g prometheus.Gatherer) error {
 	return nil
 }
 
-func benchmarkServe(b *testing.B, g prometheus.Gatherer, gzip bool) {
-	handler := promhttp.HandlerFor(g, promhttp.HandlerOpts{})
+func benchmarkServe(b *testing.B, g prometheus.TransactionalGatherer, gzip bool) {
+	handler := promhttp.HandlerForTransactional(g, promhttp.HandlerOpts{})
 	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 	if gzip {
 		req.Header.Set("Accept-Encoding", "gzip")
@@ -203,14 +209,17 @@ func benchmarkServe(b *testing.B, g prometheus.Gatherer, gzip bool) {
 }
 
 // BenchmarkGather10000Rooms measures the View's Gather alone, with every
-// room family: what the exporter spends on a scrape before encoding.
+// room family: what the exporter spends on a scrape before encoding (its
+// arena reused, as from scrape to scrape).
 func BenchmarkGather10000Rooms(b *testing.B) {
 	e := cachedExporter(b, 5, 2000, true)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := e.view().Gather(); err != nil {
+		_, done, err := e.view().Gather()
+		if err != nil {
 			b.Fatal(err)
 		}
+		done()
 	}
 }
 

@@ -293,46 +293,29 @@ func (d *roomDescs) roomLabels(app, id string, labels map[string]string) []*dto.
 	return d.labelPairs(app, []RoomConfig{{ID: id, Labels: labels}})[0]
 }
 
-// roomSeries is one series of a room as of one refresh: the message every
-// scrape serves until the next refresh, built once. It never moves, as
-// its message points into it.
+// roomSeries is one series of a room as of one refresh. Scrapes copy it
+// into their arena (see seriesArena).
 type roomSeries struct {
-	metric dto.Metric
-	value  float64
-	gauge  dto.Gauge
 	family *roomFamily // nil: absent
+	labels []*dto.LabelPair
+	value  float64
 }
 
 // roomSnapshot is what one source (members, metadata or stats) of a room
 // exposes until its next refresh: series[i] is the source's i-th family.
 // It is never modified once stored.
 type roomSnapshot struct {
-	series   []roomSeries
-	counters []dto.Counter // the counter families' values, next to their series
+	series []roomSeries
 }
 
-// newRoomSnapshot makes a snapshot of a source of n families, counters
-// if they are counters.
-func newRoomSnapshot(n int, counters bool) *roomSnapshot {
-	s := &roomSnapshot{series: make([]roomSeries, n)}
-	if counters {
-		s.counters = make([]dto.Counter, n)
-	}
-	return s
+// newRoomSnapshot makes a snapshot of a source of n families.
+func newRoomSnapshot(n int) *roomSnapshot {
+	return &roomSnapshot{series: make([]roomSeries, n)}
 }
 
 // set fills family i.
 func (s *roomSnapshot) set(i int, f *roomFamily, labels []*dto.LabelPair, v float64) {
-	series := &s.series[i]
-	series.family, series.value = f, v
-	series.metric.Label = labels // shared and never modified, as const metrics do
-	if f.typ == counter {
-		s.counters[i].Value = &series.value
-		series.metric.Counter = &s.counters[i]
-	} else {
-		series.gauge.Value = &series.value
-		series.metric.Gauge = &series.gauge
-	}
+	s.series[i] = roomSeries{family: f, labels: labels, value: v}
 }
 
 // The families of each source, in the order of their snapshots.

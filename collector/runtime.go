@@ -630,7 +630,7 @@ func (rt *appRuntime) buildRoomMetricsLocked(r *room) {
 		return
 	}
 	d := rt.descs
-	s := newRoomSnapshot(numMemberFamilies, false)
+	s := newRoomSnapshot(numMemberFamilies)
 	if r.hasCount && r.exists != existsNo {
 		s.set(famMembers, d.members, r.labels, float64(r.members))
 	}
@@ -646,7 +646,7 @@ func (rt *appRuntime) buildRoomMetricsLocked(r *room) {
 	r.snapshot.Store(s)
 
 	if m := r.meta; m != nil && m.known && r.exists != existsNo {
-		s := newRoomSnapshot(numMetaFamilies, false)
+		s := newRoomSnapshot(numMetaFamilies)
 		s.set(famInfo, roomInfoFamily, m.info, 1)
 		if m.hasInfo {
 			s.set(famMaxMembers, roomMaxMembersFamily, r.idLabels, float64(m.maxMembers))
@@ -663,7 +663,7 @@ func (rt *appRuntime) buildRoomMetricsLocked(r *room) {
 
 	if r.hasStats && r.exists != existsNo && rt.enabled[taskStats] {
 		st := r.stats
-		s := newRoomSnapshot(numStats, true)
+		s := newRoomSnapshot(numStats)
 		for i, v := range [numStats]int64{st.TotalViewers, st.TotalLikesReceived, st.TotalMsgCount, st.TotalGiftsSent, st.TotalGiftCoins, st.TotalUniqueGiftSenders} {
 			s.set(i, d.stats[i], r.labels, float64(v))
 		}

@@ -7,6 +7,7 @@ import (
 	"iter"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -17,16 +18,17 @@ import (
 // serves the room series without a registry's per-scrape work, and a
 // prometheus.Collector serving the same series through one.
 type View struct {
-	apps []appView // sorted by name
-	inst *instruments
+	apps   []appView // sorted by name
+	inst   *instruments
+	arenas *sync.Pool // of *seriesArena
 	// ordered[k]: the rooms of all apps, in turn and each app's rooms in
 	// its order for k, are strictly increasing by label set k.
 	ordered [numLabelSets]bool
 }
 
 var (
-	_ prometheus.Gatherer  = (*View)(nil)
-	_ prometheus.Collector = (*View)(nil)
+	_ prometheus.TransactionalGatherer = (*View)(nil)
+	_ prometheus.Collector             = (*View)(nil)
 )
 
 // The label sets of room series.
@@ -89,7 +91,7 @@ func (s *sortedRooms) labelSets(k int) iter.Seq[[]*dto.LabelPair] {
 func (e *Exporter) view() *View {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	v := &View{apps: make([]appView, 0, len(e.order)), inst: e.inst}
+	v := &View{apps: make([]appView, 0, len(e.order)), inst: e.inst, arenas: &e.arenas}
 	for _, rt := range e.order {
 		v.apps = append(v.apps, rt.view())
 	}
@@ -204,7 +206,8 @@ func (v *View) Describe(chan<- *prometheus.Desc) {}
 // checks and sorts them again; Gather serves the same series without
 // that work.
 func (v *View) Collect(ch chan<- prometheus.Metric) {
-	families, _ := v.roomFamilies() // duplicates are left out either way
+	// An arena of its own: the registry's messages point into it.
+	families, _ := v.roomFamilies(&seriesArena{}) // duplicates are left out either way
 	for _, f := range families {
 		for _, m := range f.metrics {
 			ch <- sharedMetric{desc: f.family.desc, metric: m}
@@ -213,28 +216,33 @@ func (v *View) Collect(ch chan<- prometheus.Metric) {
 	v.collectApps(ch)
 }
 
-// Gather implements prometheus.Gatherer. The app-level families and the
-// instruments go through a registry; the room families, nearly all of a
-// scrape, are served as their snapshots built them: the messages are
-// shared with every other scrape, and the work per series is a pointer
-// copy, plus a comparison of label values only in a family whose order the
-// view does not know (see roomFamilies).
+// Gather implements prometheus.TransactionalGatherer. The app-level
+// families and the instruments go through a registry; the room families,
+// nearly all of a scrape, are copied into an arena in exposition order and
+// served from there: the work per series is the copy of its labels and
+// value, plus a comparison of label values only in a family whose order
+// the view does not know (see roomFamilies). done returns the arena for
+// the next scrape; the families must not be used after it.
 //
 // What a registry would check holds by construction: label names are
 // fixed, label values come from YAML and JSON and so are valid UTF-8,
 // rooms are unique within an app and apps within a view. Duplicates are
 // still detected, as a sorted family finds them next to each other.
-func (v *View) Gather() ([]*dto.MetricFamily, error) {
+func (v *View) Gather() (_ []*dto.MetricFamily, done func(), _ error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(appCollector{v})
 	mfs, err := reg.Gather()
-	families, roomErr := v.roomFamilies()
+	arena, _ := v.arenas.Get().(*seriesArena)
+	if arena == nil {
+		arena = &seriesArena{}
+	}
+	families, roomErr := v.roomFamilies(arena)
 	for _, f := range families {
 		typ := f.family.typ
 		mfs = append(mfs, &dto.MetricFamily{Name: &f.family.name, Help: &f.family.help, Type: &typ, Metric: f.metrics})
 	}
 	slices.SortFunc(mfs, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
-	return mfs, errors.Join(err, roomErr)
+	return mfs, func() { v.arenas.Put(arena) }, errors.Join(err, roomErr)
 }
 
 // appCollector collects a view's app-level families and instruments.
@@ -277,24 +285,26 @@ type familySeries struct {
 	inOrder bool // every series carries its room's label set, as the view took it
 }
 
-// roomFamilies gathers the view's room series family by family, each
-// sorted by label values as a registry sorts them, without duplicates.
-// It reads each source's families in the order of their label set: a
-// family whose series all carry the label set the view took, when the
-// view knows that order strictly sorted, is served as read. Others are
-// checked, and sorted if need be.
-func (v *View) roomFamilies() ([]familySeries, error) {
+// roomFamilies copies the view's room series into arena, family by
+// family, each sorted by label values as a registry sorts them, without
+// duplicates. It reads each source's families in the order of their label
+// set: a family whose series all carry the label set the view took, when
+// the view knows that order strictly sorted, is served as read. Others
+// are checked, and sorted if need be.
+func (v *View) roomFamilies(arena *seriesArena) ([]familySeries, error) {
+	rooms := 0
+	for _, a := range v.apps {
+		rooms += len(a.rooms)
+	}
 	var out []familySeries
 	var errs []error
+	first := 0 // the arena index of the source's first family
 	for _, src := range roomSources {
-		families := make([]familySeries, len(src.labelSets)) // each list made at its first series
+		families := make([]familySeries, len(src.labelSets))
+		lists := make([]*arenaFamily, len(src.labelSets)) // each reset at its first series
 		for k := range numLabelSets {
 			if !slices.Contains(src.labelSets, k) {
 				continue
-			}
-			rooms := 0
-			for _, a := range v.apps {
-				rooms += len(a.rooms)
 			}
 			for _, a := range v.apps {
 				if !slices.ContainsFunc(src.enabledBy, func(k taskKind) bool { return a.enabled[k] }) {
@@ -312,19 +322,21 @@ func (v *View) roomFamilies() ([]familySeries, error) {
 							continue
 						}
 						f := &families[fam]
-						if f.metrics == nil {
-							f.family, f.metrics, f.inOrder = series.family, make([]*dto.Metric, 0, rooms), true
+						if lists[fam] == nil {
+							f.family, f.inOrder = series.family, true
+							lists[fam] = arena.family(first+fam, rooms, series.family.typ)
 						}
-						f.inOrder = f.inOrder && sameLabels(series.metric.Label, r.labelSets[k])
-						f.metrics = append(f.metrics, &series.metric)
+						f.inOrder = f.inOrder && sameLabels(series.labels, r.labelSets[k])
+						lists[fam].add(series)
 					}
 				}
 			}
 		}
 		for fam, f := range families {
-			if f.metrics == nil {
+			if lists[fam] == nil {
 				continue
 			}
+			f.metrics = lists[fam].metrics
 			if !f.inOrder || !v.ordered[src.labelSets[fam]] {
 				var err error
 				if f.metrics, err = sortSeries(f.family.name, f.metrics); err != nil {
@@ -333,6 +345,7 @@ func (v *View) roomFamilies() ([]familySeries, error) {
 			}
 			out = append(out, f)
 		}
+		first += len(src.labelSets)
 	}
 	return out, errors.Join(errs...)
 }

@@ -34,7 +34,8 @@ func encode(t testing.TB, mfs []*dto.MetricFamily, format expfmt.Format) []byte 
 // which the race detector watches) and returns the text.
 func serveView(t testing.TB, v *View) string {
 	t.Helper()
-	mfs, err := v.Gather()
+	mfs, done, err := v.Gather()
+	defer done()
 	if err != nil {
 		t.Errorf("Gather: %v", err)
 	}
@@ -107,7 +108,8 @@ func TestGatherServesWhatARegistryWould(t *testing.T) {
 			if v.ordered != tc.wantOrdered {
 				t.Errorf("view knows its label sets ordered %v, want %v", v.ordered, tc.wantOrdered)
 			}
-			fast, err := v.Gather()
+			fast, done, err := v.Gather()
+			defer done()
 			if err != nil {
 				t.Fatalf("Gather: %v", err)
 			}
@@ -138,7 +140,8 @@ func TestGatherServesWhatARegistryWould(t *testing.T) {
 						}
 					}
 				}
-				fast, err := v.Gather()
+				fast, done, err := v.Gather()
+				defer done()
 				if err != nil {
 					t.Fatalf("Gather: %v", err)
 				}
@@ -196,7 +199,8 @@ func TestGatherReportsDuplicates(t *testing.T) {
 	if v.ordered[roomLabelSet] {
 		t.Fatal("the view's rooms repeat, yet it holds them strictly increasing")
 	}
-	mfs, err := v.Gather()
+	mfs, done, err := v.Gather()
+	defer done()
 	if err == nil || !strings.Contains(err.Error(), `series tencent_live_room_members{app="app",room="r1"} collected twice`) {
 		t.Errorf("Gather error %v, want the duplicate members series named", err)
 	}
