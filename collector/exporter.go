@@ -49,7 +49,7 @@ type Exporter struct {
 	logger   *slog.Logger
 	inst     *instruments
 	retiring sync.WaitGroup // runtimes dropped by a reload, winding down
-	arenas   sync.Pool      // of *seriesArena: where scrapes copy room series
+	arenas   arenaPool      // where scrapes copy room series
 
 	mu       sync.RWMutex
 	closed   bool

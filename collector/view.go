@@ -7,7 +7,6 @@ import (
 	"iter"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -20,7 +19,7 @@ import (
 type View struct {
 	apps   []appView // sorted by name
 	inst   *instruments
-	arenas *sync.Pool // of *seriesArena
+	arenas *arenaPool
 	// ordered[k]: the rooms of all apps, in turn and each app's rooms in
 	// its order for k, are strictly increasing by label set k.
 	ordered [numLabelSets]bool
@@ -232,17 +231,14 @@ func (v *View) Gather() (_ []*dto.MetricFamily, done func(), _ error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(appCollector{v})
 	mfs, err := reg.Gather()
-	arena, _ := v.arenas.Get().(*seriesArena)
-	if arena == nil {
-		arena = &seriesArena{}
-	}
+	arena := v.arenas.get()
 	families, roomErr := v.roomFamilies(arena)
 	for _, f := range families {
 		typ := f.family.typ
 		mfs = append(mfs, &dto.MetricFamily{Name: &f.family.name, Help: &f.family.help, Type: &typ, Metric: f.metrics})
 	}
 	slices.SortFunc(mfs, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
-	return mfs, func() { v.arenas.Put(arena) }, errors.Join(err, roomErr)
+	return mfs, func() { v.arenas.put(arena) }, errors.Join(err, roomErr)
 }
 
 // appCollector collects a view's app-level families and instruments.

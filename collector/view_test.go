@@ -209,3 +209,63 @@ func TestGatherReportsDuplicates(t *testing.T) {
 		t.Errorf("members series served %d times, want once:\n%s", c, text)
 	}
 }
+
+// TestGatherReusesItsArena: a scrape reuses the arena of the one before,
+// and serves what a registry would however the room set changed in
+// between (fewer rooms, more, an order that needs sorting); scrapes that
+// overlap never share one.
+func TestGatherReusesItsArena(t *testing.T) {
+	srv := newFake(t, 0)
+	ids := roomIDs("room", 12)
+	for i, id := range ids {
+		srv.SetRoom(id, tencenttest.Room{MemberCount: i})
+	}
+	configs := []string{
+		appYAML("app", srv.URL, testKey, "refresh_interval: 1h", ids[:8]...),
+		appYAML("app", srv.URL, testKey, "refresh_interval: 1h", ids[:3]...),
+		appYAML("app", srv.URL, testKey, "refresh_interval: 1h", ids...),
+		appYAML("app", srv.URL, testKey, "refresh_interval: 1h", "{id: room-1, labels: {aaa: z}}", "{id: room-2, labels: {aaa: a}}", "room-3"),
+	}
+	e := newExporter(t, Options{}, configs[0])
+	var last *seriesArena
+	for i, cfg := range configs {
+		if err := e.ApplyConfig(mustDecode(t, cfg)); err != nil {
+			t.Fatal(err)
+		}
+		scrape(t, e, 5*time.Second)
+		v := e.view()
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(v)
+		want, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast, done, err := v.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := expfmt.NewFormat(expfmt.TypeTextPlain)
+		if got, want := string(encode(t, fast, text)), string(encode(t, want, text)); got != want {
+			t.Errorf("configuration %d: Gather and a registry serve different expositions:\n%s", i, lineDiff(got, want))
+		}
+		done()
+		if e.arenas.idle == nil || i > 0 && e.arenas.idle != last {
+			t.Errorf("configuration %d: the scrape did not reuse the arena of the one before", i)
+		}
+		last = e.arenas.idle
+	}
+
+	v := e.view()
+	first, done1, err1 := v.Gather()
+	second, done2, err2 := v.Gather()
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	for i := range first {
+		if first[i].GetName() == "tencent_live_room_members" && &first[i].Metric[0].Label == &second[i].Metric[0].Label {
+			t.Error("two scrapes in flight at once share their arena")
+		}
+	}
+	done1()
+	done2()
+}
