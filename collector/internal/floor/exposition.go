@@ -58,9 +58,9 @@ func FromExposition(r io.Reader) (*prometheus.Registry, error) {
 
 // StaticFromExposition returns a gatherer serving the same series as
 // FromExposition with no work per series at all: the parsed families
-// themselves, merged with what the Go and process collectors gather. What
-// a scrape of it costs is encoding alone, the least any exporter serving
-// these series can spend.
+// themselves, merged with what the Go and process collectors gather. A
+// scrape of it costs encoding alone, of messages laid out in exposition
+// order (each series with label pairs of its own, as parsed).
 func StaticFromExposition(r io.Reader) (prometheus.Gatherer, error) {
 	families, err := parse(r)
 	if err != nil {

@@ -1,9 +1,9 @@
 // Package floor builds the baselines that benchmarks and the scrape-cost
 // harness compare the exporter against, from the exporter's own
 // exposition: the cheapest way through a client_golang registry (const
-// metrics built once, family by family) and the least any exporter can
-// spend (the parsed families served as they are: encoding alone). Both add
-// the Go and process collectors, as the exporter does.
+// metrics built once, family by family) and no work per series but
+// encoding (the parsed families served as they are). Both add the Go and
+// process collectors, as the exporter does.
 package floor
 
 import (

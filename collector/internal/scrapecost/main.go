@@ -3,7 +3,7 @@
 // series, both built from the exporter's own exposition by the floor
 // program: const metrics built once, through a client_golang registry
 // ("floor"), and the parsed families served as they are ("static": encoding
-// alone, the least any exporter can spend). It reports the median
+// alone). It reports the median
 // /metrics latency over HTTP, with and without gzip, measured in turn in
 // one run, and each process' resident memory.
 //
