@@ -36,7 +36,7 @@ type arenaSlot struct {
 // family returns family g's list, reset and able to hold n series.
 func (a *seriesArena) family(g, n int, typ dto.MetricType) *arenaFamily {
 	f := &a.families[g]
-	if cap(f.slots) < n {
+	if len(f.slots) < n || len(f.slots) > 4*n+1024 { // too small, or far too big since rooms left
 		n += n / 8 // rooms come and go: room to grow
 		f.slots, f.metrics = make([]arenaSlot, n), make([]*dto.Metric, 0, n)
 		if typ == counter {
