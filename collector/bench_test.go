@@ -229,10 +229,7 @@ func BenchmarkGather10000Rooms(b *testing.B) {
 func BenchmarkColdRefresh1000Rooms(b *testing.B) {
 	srv := newFake(b, 200)
 	srv.SetLatency(20 * time.Millisecond)
-	ids := roomIDs("room", 1000)
-	for _, id := range ids {
-		srv.SetRoom(id, tencenttest.Room{MemberCount: 5})
-	}
+	ids := withRooms(srv, roomIDs("room", 1000), tencenttest.Room{MemberCount: 5})
 	cfg := mustDecode(b, appYAML("app", srv.URL, testKey, "max_qps: 200\nrefresh_interval: 1h", ids...))
 	b.ReportAllocs()
 	var calls int

@@ -220,18 +220,24 @@ func (rt *appRuntime) applyStatsLocked(r *room, st *tencent.RoomStats) {
 func (rt *appRuntime) infoLabelsLocked(r *room) {
 	m := r.metaLocked()
 	values := map[string]string{appLabel: rt.name, roomLabel: r.id, "name": m.name, "owner": m.owner, "category": m.category, "type": m.roomType}
-	if m.info != nil && slices.IndexFunc(m.info, func(p *dto.LabelPair) bool { return p.GetValue() != values[p.GetName()] }) < 0 {
+	changed := m.info == nil
+	for _, p := range m.info {
+		changed = changed || p.GetValue() != values[p.GetName()]
+	}
+	if !changed {
 		return
 	}
 	rt.infoGen++ // views sort room_info again
-	names := slices.Sorted(slices.Values(infoLabelNames))
-	pairs := make([]dto.LabelPair, len(names))
-	m.info = make([]*dto.LabelPair, len(names))
-	for i, name := range names {
-		pairs[i].Name, pairs[i].Value = proto.String(name), proto.String(values[name])
+	pairs := make([]dto.LabelPair, len(sortedInfoLabelNames))
+	m.info = make([]*dto.LabelPair, len(sortedInfoLabelNames))
+	for i := range sortedInfoLabelNames {
+		pairs[i].Name, pairs[i].Value = &sortedInfoLabelNames[i], proto.String(values[sortedInfoLabelNames[i]])
 		m.info[i] = &pairs[i]
 	}
 }
+
+// sortedInfoLabelNames are room_info's label names in exposition order.
+var sortedInfoLabelNames = slices.Sorted(slices.Values(infoLabelNames))
 
 // metaLocked is the room's metadata, made on first use.
 func (r *room) metaLocked() *roomMeta {

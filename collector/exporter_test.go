@@ -169,17 +169,12 @@ func TestConcurrentScrapesShareFetches(t *testing.T) {
 
 func TestScrapeBudget(t *testing.T) {
 	srv := newFake(t, 0)
-	ids := roomIDs("room", 5)
-	for _, id := range ids {
-		srv.SetRoom(id, tencenttest.Room{MemberCount: 7})
-	}
+	ids := withRooms(srv, roomIDs("room", 5), tencenttest.Room{MemberCount: 7})
 	e := newExporter(t, Options{}, appYAML("app", srv.URL, testKey, "refresh_interval: 100ms\nrequest_timeout: 10s", ids...))
 	scrape(t, e, 5*time.Second) // warm the cache
 
 	srv.SetLatency(3 * time.Second)
-	for _, id := range ids {
-		srv.SetRoom(id, tencenttest.Room{MemberCount: 99})
-	}
+	withRooms(srv, ids, tencenttest.Room{MemberCount: 99})
 	time.Sleep(150 * time.Millisecond) // every room is due again
 	took := scrape(t, e, 200*time.Millisecond)
 	if took > 1500*time.Millisecond {
@@ -201,10 +196,7 @@ func TestScrapeBudget(t *testing.T) {
 
 func TestAuthFailureBacksOffAndSurfaces(t *testing.T) {
 	srv := newFake(t, 0)
-	ids := roomIDs("room", 20)
-	for _, id := range ids {
-		srv.SetRoom(id, tencenttest.Room{MemberCount: 1})
-	}
+	ids := withRooms(srv, roomIDs("room", 20), tencenttest.Room{MemberCount: 1})
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e := newExporter(t, Options{Logger: logger}, appYAML("app", srv.URL, "wrong-key-0000", "refresh_interval: 1s\nmax_concurrency: 4", ids...))

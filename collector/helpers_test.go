@@ -82,6 +82,14 @@ func scrape(t testing.TB, e *Exporter, budget time.Duration) time.Duration {
 	return time.Since(start)
 }
 
+// withRooms serves the same room under every id of ids and returns ids.
+func withRooms(srv *tencenttest.Server, ids []string, room tencenttest.Room) []string {
+	for _, id := range ids {
+		srv.SetRoom(id, room)
+	}
+	return ids
+}
+
 // roomIDs returns n ids "<prefix>-0".."<prefix>-(n-1)".
 func roomIDs(prefix string, n int) []string {
 	ids := make([]string, n)

@@ -327,10 +327,7 @@ func TestLoadReport(t *testing.T) {
 		}
 		srv := newFake(t, 200)
 		srv.SetNetwork(rtt, 0.5, 0.2) // arrives after half the round trip, ±20 %
-		ids := roomIDs("room", 2000)
-		for _, id := range ids {
-			srv.SetRoom(id, tencenttest.Room{MemberCount: 5})
-		}
+		ids := withRooms(srv, roomIDs("room", 2000), tencenttest.Room{MemberCount: 5})
 		settings := "max_qps: 200\nmax_concurrency: 100\nrefresh_interval: 1h"
 		// First contact (one probe) happens before the measured scrape.
 		e := newExporter(t, Options{}, appYAML("app", srv.URL, testKey, settings, "warm-up"))

@@ -22,10 +22,7 @@ func TestNeverOverTheLimit(t *testing.T) {
 	}
 	srv := newFake(t, 200)
 	srv.SetLatency(5 * time.Millisecond)
-	ids := roomIDs("room", 500)
-	for _, id := range ids {
-		srv.SetRoom(id, tencenttest.Room{MemberCount: 1})
-	}
+	ids := withRooms(srv, roomIDs("room", 500), tencenttest.Room{MemberCount: 1})
 	e := newExporter(t, Options{}, appYAML("app", srv.URL, testKey, "max_qps: 200\nrefresh_interval: 1h", ids...))
 	start := time.Now()
 	for srv.Stats().Calls < len(ids) && time.Since(start) < 20*time.Second {
@@ -46,10 +43,7 @@ func TestNeverOverTheLimit(t *testing.T) {
 
 func TestFrequencyLimitSlowsDownAndRecovers(t *testing.T) {
 	srv := newFake(t, 20)
-	ids := roomIDs("room", 100)
-	for _, id := range ids {
-		srv.SetRoom(id, tencenttest.Room{MemberCount: 1})
-	}
+	ids := withRooms(srv, roomIDs("room", 100), tencenttest.Room{MemberCount: 1})
 	e := newExporter(t, Options{}, appYAML("app", srv.URL, testKey, "max_qps: 100\nrefresh_interval: 1h", ids...))
 	g := e.gates[testSDKAppID].commands[tencent.CommandGetMemberList]
 	scrape(t, e, 1500*time.Millisecond)
@@ -123,10 +117,7 @@ func TestOfflineRoomsBackOff(t *testing.T) {
 
 func TestNoCallsWithoutScrapesAndNothingLeftAfterClose(t *testing.T) {
 	srv := newFake(t, 0)
-	ids := roomIDs("room", 10)
-	for _, id := range ids {
-		srv.SetRoom(id, tencenttest.Room{MemberCount: 1, Latency: 10 * time.Millisecond})
-	}
+	ids := withRooms(srv, roomIDs("room", 10), tencenttest.Room{MemberCount: 1, Latency: 10 * time.Millisecond})
 	baseline := runtime.NumGoroutine()
 	cfg := mustDecode(t, appYAML("app", srv.URL, testKey, "refresh_interval: 50ms", ids...))
 	e, err := New(cfg, Options{})
@@ -202,9 +193,7 @@ func TestShardsCoverEveryRoomOnce(t *testing.T) {
 	// Three shard exporters against one app: together they fetch every
 	// room exactly once and stay under the app's max_qps.
 	srv := newFake(t, 30)
-	for _, id := range ids[:150] {
-		srv.SetRoom(id, tencenttest.Room{MemberCount: 1})
-	}
+	withRooms(srv, ids[:150], tencenttest.Room{MemberCount: 1})
 	total, qps := 0.0, 0.0
 	var wg sync.WaitGroup
 	for i := range shards {
@@ -267,10 +256,7 @@ func TestGateFallsBackAfterRateLimit(t *testing.T) {
 	}
 	srv := newFake(t, 200)
 	srv.SetNetwork(250*time.Millisecond, 0.5, 0.2)
-	ids := roomIDs("room", 1600)
-	for _, id := range ids {
-		srv.SetRoom(id, tencenttest.Room{MemberCount: 1})
-	}
+	ids := withRooms(srv, roomIDs("room", 1600), tencenttest.Room{MemberCount: 1})
 	e := newExporter(t, Options{}, appYAML("app", srv.URL, testKey, "max_qps: 200\nmax_concurrency: 100\nrefresh_interval: 1h", ids...))
 	g := e.gates[testSDKAppID].commands[tencent.CommandGetMemberList]
 	g.mu.Lock()

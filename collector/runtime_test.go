@@ -50,10 +50,7 @@ func viewText(t *testing.T, v *View, names ...string) string {
 func TestScrapeOverlappingReloadAnswersInTime(t *testing.T) {
 	srv := newFake(t, 0)
 	srv.SetLatency(150 * time.Millisecond)
-	ids := roomIDs("room", 20)
-	for _, id := range ids {
-		srv.SetRoom(id, tencenttest.Room{MemberCount: 3})
-	}
+	ids := withRooms(srv, roomIDs("room", 20), tencenttest.Room{MemberCount: 3})
 	yaml := appYAML("app", srv.URL, testKey, "max_qps: 50\nmax_concurrency: 4", ids...)
 	e := newExporter(t, Options{}, yaml)
 
@@ -97,10 +94,7 @@ func TestReloadStorm(t *testing.T) {
 	)
 	srv := newFake(t, 0)
 	srv.SetLatency(150 * time.Millisecond)
-	ids := roomIDs("room", 20)
-	for _, id := range ids {
-		srv.SetRoom(id, tencenttest.Room{MemberCount: 3})
-	}
+	ids := withRooms(srv, roomIDs("room", 20), tencenttest.Room{MemberCount: 3})
 	configs := make([]*Config, 2)
 	for i := range configs { // a real change each time: a label and the concurrency
 		rooms := append([]string{fmt.Sprintf("{id: %s, labels: {tier: t%d}}", ids[0], i)}, ids[1:]...)
@@ -312,10 +306,7 @@ func TestWorkerStaysBusyWhileAScrapeWaits(t *testing.T) {
 	for _, refresh := range []string{"1ms", "200ms"} {
 		t.Run(refresh, func(t *testing.T) {
 			srv := newFake(t, 0)
-			ids := roomIDs("room", 60)
-			for _, id := range ids {
-				srv.SetRoom(id, tencenttest.Room{MemberCount: 1})
-			}
+			ids := withRooms(srv, roomIDs("room", 60), tencenttest.Room{MemberCount: 1})
 			// 60 rooms at 30 calls/s: about 2 s, far beyond 2 x refresh_interval.
 			e := newExporter(t, Options{}, appYAML("app", srv.URL, testKey, "max_qps: 30\nrefresh_interval: "+refresh, ids...))
 			scrape(t, e, 6*time.Second)
@@ -462,10 +453,7 @@ func TestUnreachableAppIsLoggedAndDown(t *testing.T) {
 // that goes on, then ends, on one app.
 func TestWarningsAreRateLimitedAndRecoveryLogged(t *testing.T) {
 	srv := newFake(t, 0)
-	ids := roomIDs("room", 5)
-	for _, id := range ids {
-		srv.SetRoom(id, tencenttest.Room{ErrorCode: 100001})
-	}
+	ids := withRooms(srv, roomIDs("room", 5), tencenttest.Room{ErrorCode: 100001})
 	srv.SetRoom("probe", tencenttest.Room{MemberCount: 1})
 	var logs syncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -478,9 +466,7 @@ func TestWarningsAreRateLimitedAndRecoveryLogged(t *testing.T) {
 	if n := strings.Count(logs.String(), "code=100001"); n != 1 {
 		t.Errorf("100001 logged %d times; want once while it goes on:\n%s", n, logs.String())
 	}
-	for _, id := range ids {
-		srv.SetRoom(id, tencenttest.Room{MemberCount: 1})
-	}
+	withRooms(srv, ids, tencenttest.Room{MemberCount: 1})
 	eventually(t, 5*time.Second, "recovery logged", func() bool {
 		scrape(t, e, 300*time.Millisecond)
 		return strings.Contains(logs.String(), "Upstream calls succeeding again")
@@ -492,10 +478,7 @@ func TestWarningsAreRateLimitedAndRecoveryLogged(t *testing.T) {
 func TestWrongKeySendsOneProbe(t *testing.T) {
 	srv := newFake(t, 0)
 	srv.SetLatency(200 * time.Millisecond)
-	ids := roomIDs("room", 20)
-	for _, id := range ids {
-		srv.SetRoom(id, tencenttest.Room{MemberCount: 1})
-	}
+	ids := withRooms(srv, roomIDs("room", 20), tencenttest.Room{MemberCount: 1})
 	e := newExporter(t, Options{}, appYAML("app", srv.URL, "wrong-key-0000", "refresh_interval: 4s\nmax_concurrency: 50", ids...))
 	for range 3 {
 		scrape(t, e, 300*time.Millisecond)
@@ -525,10 +508,7 @@ func TestNoLeakAfterReloadsWithScrapesInFlight(t *testing.T) {
 	srv := tencenttest.NewServer(tencenttest.Options{SDKAppID: testSDKAppID, Identifier: testIdentifier, SecretKey: testKey})
 	defer srv.Close()
 	srv.SetLatency(20 * time.Millisecond)
-	ids := roomIDs("room", 30)
-	for _, id := range ids {
-		srv.SetRoom(id, tencenttest.Room{MemberCount: 2})
-	}
+	ids := withRooms(srv, roomIDs("room", 30), tencenttest.Room{MemberCount: 2})
 	// Alternate room sets, names, credentials and endpoints (two ways to
 	// name the same URL are one app; a trailing slash is another spelling).
 	configs := []*Config{
@@ -605,10 +585,7 @@ func TestCommandGatePriority(t *testing.T) {
 // answers 60011 above 20 calls a second.
 func TestMaxQPSTotalCapsTheApp(t *testing.T) {
 	srv := newFake(t, 20)
-	ids := roomIDs("room", 40)
-	for _, id := range ids {
-		srv.SetRoom(id, tencenttest.Room{MemberCount: 1})
-	}
+	ids := withRooms(srv, roomIDs("room", 40), tencenttest.Room{MemberCount: 1})
 	e := newExporter(t, Options{}, appYAML("app", srv.URL, testKey, "max_qps: 200\nmax_qps_total: 20\nrefresh_interval: 1h", ids...))
 	scrape(t, e, 10*time.Second)
 	stats := srv.Stats()
