@@ -188,17 +188,13 @@ func (rt *appRuntime) setListingLocked(r *room, s tencent.RoomSummary) {
 	rt.infoLabelsLocked(r)
 }
 
-// applyInfoLocked stores a get_room_info answer.
+// applyInfoLocked stores a get_room_info answer: what a listing says, and
+// more.
 func (rt *appRuntime) applyInfoLocked(r *room, info *tencent.RoomInfo) {
 	m := r.metaLocked()
-	m.known, m.hasInfo = true, true
-	m.name, m.owner, m.category = info.RoomName, info.Owner, joinInts(info.Category)
+	m.hasInfo = true
 	m.roomType, m.maxMembers, m.maxSeats = info.RoomType, info.MaxMemberCount, info.MaxSeatCount
-	m.views = info.ViewCount
-	if info.CreateTime > 0 {
-		m.created = info.CreateTime
-	}
-	rt.infoLabelsLocked(r)
+	rt.setListingLocked(r, info.RoomSummary)
 }
 
 // applyStatsLocked stores a get_room_stats answer, counting counters that

@@ -129,7 +129,8 @@ func TestGatherServesWhatARegistryWould(t *testing.T) {
 				rt := e.order[0]
 				rt.mu.Lock()
 				r := rt.rooms["r1"]
-				rt.applyInfoLocked(r, &tencent.RoomInfo{RoomID: "r1", RoomName: "aardvark", Owner: "owner", Category: []int{0}, MaxMemberCount: 100, MaxSeatCount: 4})
+				rt.applyInfoLocked(r, &tencent.RoomInfo{RoomSummary: tencent.RoomSummary{RoomID: "r1", RoomName: "aardvark", Owner: "owner", Category: []int{0}},
+					MaxMemberCount: 100, MaxSeatCount: 4})
 				rt.buildRoomMetricsLocked(r)
 				rt.mu.Unlock()
 				v := e.view()

@@ -563,10 +563,10 @@ func TestGetRoomInfo(t *testing.T) {
 		id   string
 		want tencent.RoomInfo
 	}{
-		{"full", tencent.RoomInfo{RoomID: "full", RoomName: "Full", RoomType: "Live", Owner: "144115212345", CoverURL: "https://c/x.png",
-			CreateTime: 1700000123, MaxMemberCount: 100000, MaxSeatCount: 9, IsSeatEnabled: true, TakeSeatMode: "1",
-			IsMessageDisabled: true, IsPublicVisible: false, Category: []int{2, 5}, ActivityStatus: 3, ViewCount: 42}},
-		{"plain", tencent.RoomInfo{RoomID: "plain", RoomType: "Live", CreateTime: 1700000000, TakeSeatMode: "ApplyToTake", IsPublicVisible: true}},
+		{"full", tencent.RoomInfo{RoomSummary: tencent.RoomSummary{RoomID: "full", RoomName: "Full", Owner: "144115212345", CoverURL: "https://c/x.png", CreateTime: 1700000123, Category: []int{2, 5}, ActivityStatus: 3, ViewCount: 42},
+			RoomType: "Live", MaxMemberCount: 100000, MaxSeatCount: 9, IsSeatEnabled: true, TakeSeatMode: "1", IsMessageDisabled: true, IsPublicVisible: false}},
+		{"plain", tencent.RoomInfo{RoomSummary: tencent.RoomSummary{RoomID: "plain", CreateTime: 1700000000},
+			RoomType: "Live", TakeSeatMode: "ApplyToTake", IsPublicVisible: true}},
 	} {
 		info, err := client.GetRoomInfo(t.Context(), tt.id)
 		if err != nil {

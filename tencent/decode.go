@@ -573,7 +573,16 @@ func (r *roomListResponse) UnmarshalJSON(data []byte) error {
 // decodeRoomSummary decodes one RoomList entry.
 func decodeRoomSummary(raw json.RawMessage) (RoomSummary, error) {
 	o := readObject("entry", raw)
-	room := RoomSummary{
+	room := o.summary()
+	if o.err != nil {
+		return RoomSummary{}, o.err
+	}
+	return room, nil
+}
+
+// summary reads the members a RoomList entry and a RoomInfo share.
+func (o *object) summary() RoomSummary {
+	return RoomSummary{
 		RoomID:         o.id("RoomId"),
 		RoomName:       o.text("RoomName"),
 		Owner:          o.account("Owner_Account"),
@@ -583,10 +592,6 @@ func decodeRoomSummary(raw json.RawMessage) (RoomSummary, error) {
 		ActivityStatus: o.intField("ActivityStatus", math.MinInt64),
 		ViewCount:      o.int64Field("ViewCount", false, 0),
 	}
-	if o.err != nil {
-		return RoomSummary{}, o.err
-	}
-	return room, nil
 }
 
 // roomInfoResponse is a get_room_info Response: RoomInfo must be an object
@@ -604,21 +609,14 @@ func (r *roomInfoResponse) UnmarshalJSON(data []byte) error {
 	}
 	o := readObject("RoomInfo", raw)
 	info := RoomInfo{
-		RoomID:            o.id("RoomId"),
-		RoomName:          o.text("RoomName"),
+		RoomSummary:       o.summary(),
 		RoomType:          o.text("RoomType"),
-		Owner:             o.account("Owner_Account"),
-		CoverURL:          o.text("CoverURL"),
-		CreateTime:        o.int64Field("CreateTime", false, 0),
 		MaxMemberCount:    o.intField("MaxMemberCount", 0),
 		MaxSeatCount:      o.intField("MaxSeatCount", 0),
 		IsSeatEnabled:     o.flag("IsSeatEnabled", false),
 		TakeSeatMode:      o.mode("TakeSeatMode"),
 		IsMessageDisabled: o.flag("IsMessageDisabled", false),
 		IsPublicVisible:   o.flag("IsPublicVisible", true),
-		Category:          o.ints("Category"),
-		ActivityStatus:    o.intField("ActivityStatus", math.MinInt64),
-		ViewCount:         o.int64Field("ViewCount", false, 0),
 	}
 	if o.err != nil {
 		if jsonKind(raw) != "an object" {

@@ -384,9 +384,8 @@ func TestDecodeRoomFixtures(t *testing.T) {
 	if id, err := decodeAnswer(CommandGetRoomInfo, read("ok_room_info.json"), &info); err != nil || id != "req-info" {
 		t.Fatalf("ok_room_info.json: %v, request id %q", err, id)
 	}
-	wantInfo := RoomInfo{RoomID: "live-1001", RoomName: "Evening show", RoomType: "Live", Owner: "144115212345",
-		CoverURL: "https://example.com/cover.png", CreateTime: 1700000000, MaxMemberCount: 100000, MaxSeatCount: 9,
-		IsSeatEnabled: true, TakeSeatMode: "2", IsPublicVisible: true, Category: []int{1, 3}, ActivityStatus: 1, ViewCount: 2048}
+	wantInfo := RoomInfo{RoomSummary: RoomSummary{RoomID: "live-1001", RoomName: "Evening show", Owner: "144115212345", CoverURL: "https://example.com/cover.png", CreateTime: 1700000000, Category: []int{1, 3}, ActivityStatus: 1, ViewCount: 2048},
+		RoomType: "Live", MaxMemberCount: 100000, MaxSeatCount: 9, IsSeatEnabled: true, TakeSeatMode: "2", IsPublicVisible: true}
 	if !reflect.DeepEqual(info.info, wantInfo) {
 		t.Errorf("ok_room_info.json = %+v; want %+v", info.info, wantInfo)
 	}
@@ -515,22 +514,25 @@ var roomInfoShapes = []struct {
 	wantErr  string
 	want     RoomInfo
 }{
-	{"minimal", roomInfoOf(``), "", RoomInfo{RoomID: "r", IsPublicVisible: true}},
+	{"minimal", roomInfoOf(``), "", RoomInfo{RoomSummary: RoomSummary{RoomID: "r"}, IsPublicVisible: true}},
 	{"all fields", roomInfoOf(`,"RoomName":"n","RoomType":"Live","Owner_Account":"o","CreateTime":1700000000,"MaxMemberCount":100000,` +
 		`"MaxSeatCount":9,"IsSeatEnabled":true,"TakeSeatMode":"FreeToTake","IsMessageDisabled":true,"IsPublicVisible":false,` +
 		`"CoverURL":"u","Category":[4],"ActivityStatus":2,"ViewCount":77`), "",
-		RoomInfo{RoomID: "r", RoomName: "n", RoomType: "Live", Owner: "o", CreateTime: 1700000000, MaxMemberCount: 100000,
-			MaxSeatCount: 9, IsSeatEnabled: true, TakeSeatMode: "FreeToTake", IsMessageDisabled: true, CoverURL: "u",
-			Category: []int{4}, ActivityStatus: 2, ViewCount: 77}},
-	{"old page types", roomInfoOf(`,"Owner_Account":12345,"TakeSeatMode":1`), "", RoomInfo{RoomID: "r", Owner: "12345", TakeSeatMode: "1", IsPublicVisible: true}},
-	{"float TakeSeatMode", roomInfoOf(`,"TakeSeatMode":2.0`), "", RoomInfo{RoomID: "r", TakeSeatMode: "2", IsPublicVisible: true}},
-	{"negative TakeSeatMode", roomInfoOf(`,"TakeSeatMode":-1`), "", RoomInfo{RoomID: "r", TakeSeatMode: "-1", IsPublicVisible: true}},
+		RoomInfo{RoomSummary: RoomSummary{RoomID: "r", RoomName: "n", Owner: "o", CreateTime: 1700000000, CoverURL: "u", Category: []int{4}, ActivityStatus: 2, ViewCount: 77},
+			RoomType: "Live", MaxMemberCount: 100000, MaxSeatCount: 9, IsSeatEnabled: true, TakeSeatMode: "FreeToTake", IsMessageDisabled: true}},
+	{"old page types", roomInfoOf(`,"Owner_Account":12345,"TakeSeatMode":1`), "", RoomInfo{RoomSummary: RoomSummary{RoomID: "r", Owner: "12345"},
+		TakeSeatMode: "1", IsPublicVisible: true}},
+	{"float TakeSeatMode", roomInfoOf(`,"TakeSeatMode":2.0`), "", RoomInfo{RoomSummary: RoomSummary{RoomID: "r"},
+		TakeSeatMode: "2", IsPublicVisible: true}},
+	{"negative TakeSeatMode", roomInfoOf(`,"TakeSeatMode":-1`), "", RoomInfo{RoomSummary: RoomSummary{RoomID: "r"},
+		TakeSeatMode: "-1", IsPublicVisible: true}},
 	{"float counts", roomInfoOf(`,"MaxMemberCount":1e3,"MaxSeatCount":9.0,"ViewCount":5.0,"CreateTime":1.7e9`), "",
-		RoomInfo{RoomID: "r", MaxMemberCount: 1000, MaxSeatCount: 9, ViewCount: 5, CreateTime: 1700000000, IsPublicVisible: true}},
+		RoomInfo{RoomSummary: RoomSummary{RoomID: "r", ViewCount: 5, CreateTime: 1700000000},
+			MaxMemberCount: 1000, MaxSeatCount: 9, IsPublicVisible: true}},
 	{"nulls read as defaults", roomInfoOf(`,"IsPublicVisible":null,"IsSeatEnabled":null,"TakeSeatMode":null,"Owner_Account":null,"Category":null`), "",
-		RoomInfo{RoomID: "r", IsPublicVisible: true}},
-	{"public explicitly", roomInfoOf(`,"IsPublicVisible":true`), "", RoomInfo{RoomID: "r", IsPublicVisible: true}},
-	{"extra members", `{"RoomInfo":{"RoomId":"r","Notice":"hi"},"Other":1}`, "", RoomInfo{RoomID: "r", IsPublicVisible: true}},
+		RoomInfo{RoomSummary: RoomSummary{RoomID: "r"}, IsPublicVisible: true}},
+	{"public explicitly", roomInfoOf(`,"IsPublicVisible":true`), "", RoomInfo{RoomSummary: RoomSummary{RoomID: "r"}, IsPublicVisible: true}},
+	{"extra members", `{"RoomInfo":{"RoomId":"r","Notice":"hi"},"Other":1}`, "", RoomInfo{RoomSummary: RoomSummary{RoomID: "r"}, IsPublicVisible: true}},
 
 	{"empty Response", `{}`, "RoomInfo is missing, want an object", RoomInfo{}},
 	{"RoomInfo null", `{"RoomInfo":null}`, "RoomInfo is null, want an object", RoomInfo{}},

@@ -53,23 +53,17 @@ func (c *Client) GetRoomList(ctx context.Context, next string, count int) (*Room
 	return &resp.page, nil
 }
 
-// RoomInfo is the answer of get_room_info.
+// RoomInfo is the answer of get_room_info: what a listing says of the
+// room, and more.
 type RoomInfo struct {
-	RoomID            string
-	RoomName          string
+	RoomSummary
 	RoomType          string // "Live" for a live room
-	Owner             string // Owner_Account: a string, or a number in its decimal text
-	CoverURL          string
-	CreateTime        int64 // unix seconds; 0 if absent
 	MaxMemberCount    int
 	MaxSeatCount      int
 	IsSeatEnabled     bool
 	TakeSeatMode      string // int or string upstream; ints as decimal text
 	IsMessageDisabled bool
 	IsPublicVisible   bool // true when absent: the upstream's default
-	Category          []int
-	ActivityStatus    int
-	ViewCount         int64
 	RequestID         string
 }
 
