@@ -29,6 +29,10 @@ const (
 	DefaultRefreshInterval = 40 * time.Second // upstream data granularity
 	DefaultRequestTimeout  = tencent.DefaultTimeout
 	DefaultUserSigTTL      = tencent.DefaultUserSigTTL
+	// DefaultMaxAgeFactor × refresh_interval is max_age's default: how old
+	// a room's values may get, when they cannot be refreshed, before they
+	// are no longer served.
+	DefaultMaxAgeFactor = 3
 	// UpstreamQPSLimit is get_member_list's documented limit per app.
 	UpstreamQPSLimit = 200.0
 	// MaxQPSTotalLimit bounds max_qps_total: the documented limits of the
@@ -47,6 +51,7 @@ const (
 const (
 	MaxRefreshInterval   = 24 * time.Hour
 	MaxOfflineBackoffMax = 7 * 24 * time.Hour
+	MaxMaxAge            = 7 * 24 * time.Hour
 	MaxRequestTimeout    = 5 * time.Minute
 	MaxUserSigTTL        = 365 * 24 * time.Hour
 )
@@ -71,6 +76,7 @@ type AppConfig struct {
 	MaxConcurrency    int              `yaml:"max_concurrency"`
 	RefreshInterval   model.Duration   `yaml:"refresh_interval"`
 	OfflineBackoffMax model.Duration   `yaml:"offline_backoff_max"`
+	MaxAge            model.Duration   `yaml:"max_age"`
 	RequestTimeout    model.Duration   `yaml:"request_timeout"`
 	Rooms             []RoomConfig     `yaml:"rooms,omitempty"`
 	Discovery         *DiscoveryConfig `yaml:"discovery,omitempty"`
@@ -319,6 +325,9 @@ func (a *AppConfig) UnmarshalYAML(node *yaml.Node) error {
 	if a.OfflineBackoffMax == 0 && a.RefreshInterval > 0 && a.RefreshInterval <= model.Duration(MaxRefreshInterval) {
 		a.OfflineBackoffMax = min(4*a.RefreshInterval, model.Duration(MaxOfflineBackoffMax))
 	}
+	if a.MaxAge == 0 && a.RefreshInterval > 0 && a.RefreshInterval <= model.Duration(MaxRefreshInterval) {
+		a.MaxAge = min(DefaultMaxAgeFactor*a.RefreshInterval, model.Duration(MaxMaxAge))
+	}
 	if a.Discovery != nil && a.Discovery.MaxRooms == 0 && a.RefreshInterval > 0 && a.RefreshInterval <= model.Duration(MaxRefreshInterval) {
 		// What the get_member_list budget can refresh in time.
 		a.Discovery.MaxRooms = max(1, int(a.MaxQPS*time.Duration(a.RefreshInterval).Seconds()))
@@ -386,6 +395,8 @@ func (a *AppConfig) validate() error {
 		return fmt.Errorf("request_timeout must be in (0s, %s], got %s", model.Duration(MaxRequestTimeout), a.RequestTimeout)
 	case a.OfflineBackoffMax < a.RefreshInterval || a.OfflineBackoffMax > model.Duration(MaxOfflineBackoffMax):
 		return fmt.Errorf("offline_backoff_max must be in [refresh_interval (%s), %s], got %s", a.RefreshInterval, model.Duration(MaxOfflineBackoffMax), a.OfflineBackoffMax)
+	case a.MaxAge < a.RefreshInterval || a.MaxAge > model.Duration(MaxMaxAge):
+		return fmt.Errorf("max_age must be in [refresh_interval (%s), %s], got %s", a.RefreshInterval, model.Duration(MaxMaxAge), a.MaxAge)
 	case len(a.Rooms) == 0 && a.Discovery == nil:
 		return errors.New("rooms must list at least one room (or set discovery)")
 	}
