@@ -60,8 +60,8 @@ func cachedExporter(tb testing.TB, apps, roomsPerApp int, all ...bool) *Exporter
 			r.attempted, r.up, r.exists, r.hasCount, r.members, r.lastSuccess = true, true, existsYes, true, i, now
 			if full {
 				rt.applyInfoLocked(r, &tencent.RoomInfo{RoomSummary: tencent.RoomSummary{RoomID: r.id, RoomName: "room " + r.id, Owner: "owner", Category: []int{i % 5}, CreateTime: 1700000000 + int64(i), ViewCount: int64(i)},
-					RoomType: "Live", MaxMemberCount: 1000, MaxSeatCount: 8})
-				rt.applyStatsLocked(r, &tencent.RoomStats{TotalViewers: int64(i), TotalLikesReceived: int64(2 * i), TotalMsgCount: int64(3 * i), TotalGiftsSent: 4, TotalGiftCoins: 40, TotalUniqueGiftSenders: 2})
+					RoomType: "Live", MaxMemberCount: 1000, MaxSeatCount: 8}, now)
+				rt.applyStatsLocked(r, &tencent.RoomStats{TotalViewers: int64(i), TotalLikesReceived: int64(2 * i), TotalMsgCount: int64(3 * i), TotalGiftsSent: 4, TotalGiftCoins: 40, TotalUniqueGiftSenders: 2}, now)
 			}
 			rt.buildRoomMetricsLocked(r)
 		}

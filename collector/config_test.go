@@ -44,6 +44,7 @@ func TestLoadGood(t *testing.T) {
 			MaxConcurrency:    13, // max(4, ceil(50 × 0.25))
 			RefreshInterval:   model.Duration(time.Minute),
 			OfflineBackoffMax: model.Duration(4 * time.Minute), // 4 × refresh_interval
+			MaxAge:            model.Duration(3 * time.Minute), // 3 × refresh_interval
 			RequestTimeout:    model.Duration(3 * time.Second),
 			Rooms: []RoomConfig{
 				{ID: "live-1001", Labels: map[string]string{"streamer": "alice", "tier": "gold"}, line: 16},
@@ -62,6 +63,7 @@ func TestLoadGood(t *testing.T) {
 			MaxConcurrency:    25, // max(4, ceil(100 × 0.25))
 			RefreshInterval:   model.Duration(40 * time.Second),
 			OfflineBackoffMax: model.Duration(160 * time.Second),
+			MaxAge:            model.Duration(120 * time.Second),
 			RequestTimeout:    model.Duration(5 * time.Second),
 			Rooms: []RoomConfig{
 				{ID: "live-2001", Labels: map[string]string{"city": "shenzhen"}, line: 24},

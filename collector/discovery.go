@@ -1,7 +1,7 @@
 package collector
 
 import (
-	"container/heap"
+	"cmp"
 	"context"
 	"slices"
 	"strconv"
@@ -61,10 +61,16 @@ func (rt *appRuntime) runSweep(ctx context.Context, client *tencent.Client) (*sw
 	}
 }
 
-// applySweepLocked reconciles the discovered rooms with a sweep: rooms
-// listed are watched (the max_rooms with the highest ViewCount), rooms no
-// longer listed leave after sweepsMissedToExit successful sweeps; a
-// truncated sweep only adds.
+// rankHysteresis is the edge a watched discovered room has over a
+// newcomer when max_rooms forces a choice: a newcomer takes its place only
+// with a ViewCount more than 10% higher, so that two rooms with about the
+// same audience do not swap at every sweep.
+const rankHysteresis = 0.10
+
+// applySweepLocked reconciles the discovered rooms with a sweep: the
+// max_rooms rooms with the highest ViewCount are watched, rooms no longer
+// listed leave after sweepsMissedToExit complete sweeps. A truncated sweep
+// only adds what it read, and lowers nothing a complete sweep measured.
 func (rt *appRuntime) applySweepLocked(res *sweepResult, now time.Time) {
 	d := rt.discovery
 	if d == nil {
@@ -83,44 +89,30 @@ func (rt *appRuntime) applySweepLocked(res *sweepResult, now time.Time) {
 		}
 	}
 	listed := make(map[string]bool, len(kept))
-	watched := 0 // discovered rooms watched that the listing still shows, or that are leaving
-	for _, r := range rt.rooms {
-		if r.discovered && !r.static {
-			watched++
-		}
-	}
-	var added []*room
-	for i, s := range kept {
+	for _, s := range kept {
 		listed[s.RoomID] = true
-		r, ok := rt.rooms[s.RoomID]
-		switch {
-		case ok:
-			r.missed = 0
-			r.discovered = true
-		case i >= d.MaxRooms || watched >= d.MaxRooms:
-			continue // beyond the budget
-		case !InShard(rt.key.sdkAppID, s.RoomID, rt.shardIndex, rt.shardCount):
-			continue
-		default:
-			r = rt.addRoomLocked(s.RoomID, nil, now)
-			r.discovered = true
-			added = append(added, r)
-			watched++
+		if r, ok := rt.rooms[s.RoomID]; ok {
+			r.missed, r.discovered = 0, true
+			rt.setListingLocked(r, s, now)
+			rt.buildRoomMetricsLocked(r)
 		}
-		rt.setListingLocked(r, s)
-		rt.buildRoomMetricsLocked(r)
 	}
-	rt.listed = len(kept)
-	rt.skipped = max(0, len(kept)-d.MaxRooms)
 	var gone []*room
 	if !res.truncated {
-		for _, r := range rt.rooms {
+		for _, r := range rt.order {
 			if !r.discovered || listed[r.id] {
 				continue
 			}
 			r.missed++
 			if r.static {
-				r.discovered, r.missed = false, 0 // static rooms never leave
+				// A configured room stays, but what the listing said of it
+				// goes unless get_room_info keeps it fresh.
+				r.discovered, r.missed = false, 0
+				if !rt.sched.enabled[taskInfo] && r.meta != nil {
+					r.meta = nil
+					rt.infoGen++
+					rt.buildRoomMetricsLocked(r)
+				}
 				continue
 			}
 			// Gone once its members answer said so, or after two sweeps.
@@ -130,36 +122,126 @@ func (rt *appRuntime) applySweepLocked(res *sweepResult, now time.Time) {
 		}
 		rt.lastSweep = now
 	}
-	for _, r := range gone {
-		rt.removeRoomLocked(r)
+	rt.removeRoomsLocked(gone)
+	candidates := 0
+	for _, s := range kept {
+		if r, ok := rt.rooms[s.RoomID]; !ok || !r.static {
+			candidates++
+		}
 	}
-	if len(added) > 0 || len(gone) > 0 {
-		order := slices.DeleteFunc(slices.Clone(rt.order), func(r *room) bool { return r.removed })
-		rt.setOrderLocked(append(order, added...))
+	if res.truncated {
+		rt.listed, rt.candidates = max(rt.listed, len(kept)), max(rt.candidates, candidates)
+	} else {
+		rt.listed, rt.candidates = len(kept), candidates
 	}
+	rt.rankLocked(kept, rt.candidates, res.truncated, now)
+}
+
+// rankLocked watches the max_rooms discovered rooms with the highest
+// ViewCount: those read, in read, and the discovered rooms watched that
+// read does not show, at their last ViewCount. Rooms beyond max_rooms stop
+// being watched (their series go). Configured rooms are always watched and
+// do not count. candidates are the rooms of read that are not configured.
+func (rt *appRuntime) rankLocked(read []tencent.RoomSummary, candidates int, truncated bool, now time.Time) {
+	d := rt.discovery
+	type candidate struct {
+		summary *tencent.RoomSummary // nil: a watched room read does not show
+		room    *room                // nil: not watched
+		score   float64
+		other   bool // another shard's
+	}
+	var ranked []candidate
+	seen := make(map[string]bool, len(read))
+	for i := range read {
+		s := &read[i]
+		seen[s.RoomID] = true
+		c := candidate{summary: s, score: float64(s.ViewCount)}
+		if r, ok := rt.rooms[s.RoomID]; ok {
+			if r.static {
+				continue
+			}
+			c.room, c.score = r, c.score*(1+rankHysteresis)
+		} else {
+			c.other = !InShard(rt.key.sdkAppID, s.RoomID, rt.shardIndex, rt.shardCount)
+		}
+		ranked = append(ranked, c)
+	}
+	for _, r := range rt.order {
+		if r.static || !r.discovered || seen[r.id] {
+			continue
+		}
+		var views int64
+		if r.meta != nil {
+			views = r.meta.views
+		}
+		ranked = append(ranked, candidate{room: r, score: float64(views) * (1 + rankHysteresis)})
+	}
+	slices.SortStableFunc(ranked, func(a, b candidate) int {
+		if c := cmp.Compare(b.score, a.score); c != 0 {
+			return c
+		}
+		return cmp.Compare(boolToFloat(b.room != nil), boolToFloat(a.room != nil)) // watched first
+	})
+	var added, dropped []*room
+	for i, c := range ranked {
+		switch {
+		case i < d.MaxRooms && c.room == nil && !c.other:
+			r := rt.addRoomLocked(c.summary.RoomID, nil, now)
+			r.discovered = true
+			rt.setListingLocked(r, *c.summary, now)
+			rt.buildRoomMetricsLocked(r)
+			added = append(added, r)
+		case i >= d.MaxRooms && c.room != nil:
+			dropped = append(dropped, c.room)
+		}
+	}
+	// An out-of-shard room ranks like any other, so each shard watches its
+	// part of the app-wide top max_rooms; it counts as skipped nowhere.
+	rt.removeRoomsLocked(dropped)
+	if len(added) > 0 {
+		rt.setOrderLocked(append(slices.Clone(rt.order), added...))
+	}
+	skipped := max(0, candidates-d.MaxRooms)
+	if truncated {
+		skipped = max(rt.skipped, skipped)
+	}
+	rt.skipped = skipped
 	if rt.skipped != rt.loggedSkipped {
 		rt.logger.Info("Discovery finds more rooms than max_rooms; the rooms with the lowest ViewCount are not watched",
-			"listed", len(kept), "max_rooms", d.MaxRooms, "skipped", rt.skipped)
+			"listed", rt.listed, "max_rooms", d.MaxRooms, "skipped", rt.skipped)
 		rt.loggedSkipped = rt.skipped
 	}
 }
 
 // addRoomLocked registers a room and makes its enabled tasks due at once.
-// labels are its static labels (nil for a discovered room).
+// labels are its static labels (nil for a discovered room). The caller
+// adds it to rt.order.
 func (rt *appRuntime) addRoomLocked(id string, labels map[string]string, now time.Time) *room {
 	r := newRoom(id, rt.nextIndex)
 	rt.nextIndex++
 	r.labels, r.idLabels = rt.descs.roomLabels(rt.name, id, labels), idLabelPairs(rt.name, id)
 	rt.rooms[id] = r
 	for k := range r.tasks {
-		if rt.enabled[k] {
+		if rt.sched.enabled[k] {
 			t := &r.tasks[k]
 			t.due = now // due at once, yet not for scrapes that began before
-			heap.Push(&rt.queues[k], t)
+			rt.sched.push(t)
 		}
 	}
 	rt.buildRoomMetricsLocked(r)
 	return r
+}
+
+// removeRoomsLocked drops rooms: their queued tasks go, answers in flight
+// for them are discarded, and rt.order no longer has them.
+func (rt *appRuntime) removeRoomsLocked(rooms []*room) {
+	if len(rooms) == 0 {
+		return
+	}
+	for _, r := range rooms {
+		rt.removeRoomLocked(r)
+	}
+	rt.setOrderLocked(slices.DeleteFunc(slices.Clone(rt.order), func(r *room) bool { return r.removed }))
 }
 
 // removeRoomLocked drops a room: its queued tasks go, answers in flight
@@ -168,18 +250,14 @@ func (rt *appRuntime) removeRoomLocked(r *room) {
 	r.removed = true
 	delete(rt.rooms, r.id)
 	for k := range r.tasks {
-		t := &r.tasks[k]
-		if t.heapIndex >= 0 {
-			heap.Remove(&rt.queues[k], t.heapIndex)
-		}
-		delete(rt.inFlight, t) // still counted in inFlightN until it completes
+		rt.sched.remove(&r.tasks[k])
 	}
 }
 
 // setListingLocked stores what the listing says of a room.
-func (rt *appRuntime) setListingLocked(r *room, s tencent.RoomSummary) {
+func (rt *appRuntime) setListingLocked(r *room, s tencent.RoomSummary, now time.Time) {
 	m := r.metaLocked()
-	m.known = true
+	m.known, m.refreshed = true, now
 	m.name, m.owner, m.category = s.RoomName, s.Owner, joinInts(s.Category)
 	m.views = s.ViewCount
 	if s.CreateTime > 0 {
@@ -190,26 +268,11 @@ func (rt *appRuntime) setListingLocked(r *room, s tencent.RoomSummary) {
 
 // applyInfoLocked stores a get_room_info answer: what a listing says, and
 // more.
-func (rt *appRuntime) applyInfoLocked(r *room, info *tencent.RoomInfo) {
+func (rt *appRuntime) applyInfoLocked(r *room, info *tencent.RoomInfo, now time.Time) {
 	m := r.metaLocked()
 	m.hasInfo = true
 	m.roomType, m.maxMembers, m.maxSeats = info.RoomType, info.MaxMemberCount, info.MaxSeatCount
-	rt.setListingLocked(r, info.RoomSummary)
-}
-
-// applyStatsLocked stores a get_room_stats answer, counting counters that
-// went down while the room lived on.
-func (rt *appRuntime) applyStatsLocked(r *room, st *tencent.RoomStats) {
-	if r.hasStats && r.stats != nil {
-		old := *r.stats
-		if st.TotalViewers < old.TotalViewers || st.TotalLikesReceived < old.TotalLikesReceived ||
-			st.TotalMsgCount < old.TotalMsgCount || st.TotalGiftsSent < old.TotalGiftsSent ||
-			st.TotalGiftCoins < old.TotalGiftCoins || st.TotalUniqueGiftSenders < old.TotalUniqueGiftSenders {
-			rt.inst.statsResets.WithLabelValues(rt.name).Inc()
-			rt.logger.Debug("Room stats went down while the room lived on", "room", r.id)
-		}
-	}
-	r.stats, r.hasStats = st, true
+	rt.setListingLocked(r, info.RoomSummary, now)
 }
 
 // infoLabelsLocked rebuilds a room's room_info labels when they change.

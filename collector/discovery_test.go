@@ -294,17 +294,17 @@ tencent_live_room_viewers_total{app="app",room="r",tier="gold"} 100
 		return testutil.ToFloat64(e.inst.errors.WithLabelValues("app", tencent.CommandGetRoomStats, "100004")) >= 1
 	})
 
-	// Counters going down while the room lives on: exposed as they are,
-	// and counted.
+	// Counters going down while the room lives on: the highest value is
+	// held (rate() sees no reset), and the dip is counted.
 	lower := counters
 	lower.TotalLikesReceived = 10
 	srv.SetRoom("r", tencenttest.Room{MemberCount: 9, Stats: lower})
-	eventually(t, 5*time.Second, "the lower count", func() bool {
+	eventually(t, 5*time.Second, "the dip counted", func() bool {
 		scrape(t, e, time.Second)
-		return strings.Contains(exposition(t, e, "tencent_live_room_likes_total"), "} 10")
+		return testutil.ToFloat64(e.inst.statsDips.WithLabelValues("app")) == 1
 	})
-	if got := testutil.ToFloat64(e.inst.statsResets.WithLabelValues("app")); got != 1 {
-		t.Errorf("stats resets = %v; want 1", got)
+	if got := exposition(t, e, "tencent_live_room_likes_total"); !strings.Contains(got, fmt.Sprintf("} %d\n", counters.TotalLikesReceived)) {
+		t.Errorf("after a dip, likes_total = %s; want the highest value %d held", got, counters.TotalLikesReceived)
 	}
 
 	// A room that ends and comes back starts from zero: not a reset.
@@ -318,7 +318,7 @@ tencent_live_room_viewers_total{app="app",room="r",tier="gold"} 100
 		scrape(t, e, time.Second)
 		return testutil.CollectAndCount(e, "tencent_live_room_likes_total") == 1
 	})
-	if got := testutil.ToFloat64(e.inst.statsResets.WithLabelValues("app")); got != 1 {
+	if got := testutil.ToFloat64(e.inst.statsDips.WithLabelValues("app")); got != 1 {
 		t.Errorf("stats resets = %v after the room came back; want still 1", got)
 	}
 }

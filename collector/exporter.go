@@ -7,13 +7,12 @@ package collector
 
 import (
 	"cmp"
-	"container/heap"
+	"maps"
 	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
-	"math"
 	"slices"
 	"strconv"
 	"sync"
@@ -105,23 +104,12 @@ func InShard(sdkAppID uint64, roomID string, index, count int) bool {
 // Every command has a gate, configured or not, so that a later
 // configuration can turn a command on without a new set of gates.
 func (e *Exporter) commandLimits(ac *AppConfig) map[string]float64 {
-	list, info, stats := DefaultDiscoveryMaxQPS, DefaultRoomInfoMaxQPS, DefaultRoomStatsMaxQPS
-	if ac.Discovery != nil {
-		list = ac.Discovery.MaxQPS
-	}
-	if ac.RoomInfo != nil {
-		info = ac.RoomInfo.MaxQPS
-	}
-	if ac.RoomStats != nil {
-		stats = ac.RoomStats.MaxQPS
-	}
 	n := float64(e.opts.ShardCount)
-	return map[string]float64{
-		tencent.CommandGetMemberList: ac.MaxQPS / n,
-		tencent.CommandGetRoomList:   list / n,
-		tencent.CommandGetRoomInfo:   info / n,
-		tencent.CommandGetRoomStats:  stats / n,
+	limits := make(map[string]float64, len(commands))
+	for _, c := range commands {
+		limits[c.name] = c.maxQPS(ac) / n
 	}
+	return limits
 }
 
 // appUpdate is what a reload changes in one runtime, prepared before
@@ -200,7 +188,11 @@ func (e *Exporter) ApplyConfig(cfg *Config) error {
 	now := time.Now()
 	runtimes := make(map[runtimeKey]*appRuntime, len(updates))
 	order := make([]*appRuntime, 0, len(updates))
-	gates := make(map[uint64]*appGates, len(updates))
+	// Gates outlive the apps that use them: an app removed by one reload
+	// and added back by the next finds its history, so no sequence of
+	// reloads opens a burst. There is one set per SDKAppID ever
+	// configured, a few hundred bytes each.
+	gates := maps.Clone(e.gates)
 	for _, u := range updates {
 		limits := e.commandLimits(u.ac)
 		u.rt.gates.setLimits(limits, u.ac.MaxQPSTotal/float64(e.opts.ShardCount))
@@ -257,6 +249,7 @@ func (e *Exporter) rename(updates []*appUpdate, retired []*appRuntime) {
 	for _, u := range updates { // involved runtimes are locked; fresh ones not started
 		if u.fresh || u.rt.name != u.ac.Name {
 			u.rt.name, u.rt.logger = u.ac.Name, e.logger.With("app", u.ac.Name)
+			u.rt.health.logger = u.rt.logger
 		}
 	}
 	for _, rt := range involved {
@@ -271,32 +264,27 @@ func (rt *appRuntime) applyLocked(u *appUpdate, descs *roomDescs, labels [][]*dt
 	rt.cfg, rt.descs, rt.client, rt.signer = ac, descs, u.client, u.signer
 	rt.refresh = time.Duration(ac.RefreshInterval)
 	rt.backoffMax = time.Duration(ac.OfflineBackoffMax)
-	rt.maxConc = ac.MaxConcurrency
+	rt.maxAge = time.Duration(ac.MaxAge)
 	rt.discovery = ac.Discovery
+	rt.health.settle = 2 * max(rt.refresh, rt.transientDelay())
 	if u.newCreds {
-		// The reload may be the fix: probe at once, one request first.
 		rt.gen++
-		rt.contact, rt.blockedUntil, rt.appBackoff, rt.noAnswer = contactUnknown, time.Time{}, 0, 0
+		rt.health.reset()
 	}
-	rt.enabled = [numTaskKinds]bool{taskMembers: true, taskStats: ac.RoomStats != nil, taskInfo: ac.RoomInfo != nil, taskDiscovery: ac.Discovery != nil}
-	rt.interval[taskMembers] = rt.refresh
-	if ac.RoomStats != nil {
-		rt.interval[taskStats] = time.Duration(ac.RoomStats.Interval)
+	for k, c := range commands {
+		on := c.enabled(ac)
+		rt.sched.enabled[k] = on
+		rt.sched.caps[k] = c.concurrency(ac, limits[c.name])
+		if on {
+			rt.sched.interval[k] = c.interval(ac)
+		} else {
+			rt.health.commands[k] = commandHealth{}
+		}
 	}
-	if ac.RoomInfo != nil {
-		rt.interval[taskInfo] = time.Duration(ac.RoomInfo.Interval)
-	}
-	if ac.Discovery != nil {
-		rt.interval[taskDiscovery] = time.Duration(ac.Discovery.Interval)
-	} else {
+	if ac.Discovery == nil {
 		rt.listed, rt.skipped, rt.lastSweep = 0, 0, time.Time{}
 	}
-	for k := range numTaskKinds {
-		// Enough requests in flight that a 250 ms upstream still lets the
-		// command's max_qps through; max_concurrency for get_member_list.
-		rt.caps[k] = max(2, int(math.Ceil(limits[k.command()]*latencyAllowance.Seconds())))
-	}
-	rt.caps[taskMembers], rt.caps[taskDiscovery] = rt.maxConc, 1 // a sweep reads its pages one by one
+	rt.nextExpiry = time.Time{} // max_age or intervals may have changed
 
 	// The room set: configured rooms in order, then discovered ones.
 	order := make([]*room, 0, len(u.rooms)+len(rt.order))
@@ -330,7 +318,7 @@ func (rt *appRuntime) applyLocked(u *appUpdate, descs *roomDescs, labels [][]*dt
 		if ac.Discovery == nil {
 			r.discovered, r.missed = false, 0 // a configured room the listing had shown
 		}
-		if !r.discovered && !rt.enabled[taskInfo] {
+		if !r.discovered && !rt.sched.enabled[taskInfo] {
 			r.meta = nil // nothing says what it is any more
 		}
 		if r.meta != nil && r.meta.known {
@@ -338,50 +326,16 @@ func (rt *appRuntime) applyLocked(u *appUpdate, descs *roomDescs, labels [][]*dt
 			rt.infoLabelsLocked(r)
 		}
 		for k := range r.tasks {
-			rt.scheduleLocked(&r.tasks[k], now)
+			rt.sched.schedule(&r.tasks[k], now, rt.backoffMax)
 		}
 	}
-	rt.scheduleLocked(&rt.sweep, now)
-	for k := range rt.queues {
-		heap.Init(&rt.queues[k])
+	rt.sched.schedule(&rt.sweep, now, rt.backoffMax)
+	rt.sched.reinit()
+	if ac.Discovery != nil {
+		rt.rankLocked(nil, rt.candidates, false, now) // max_rooms may be lower now
 	}
-	for _, r := range order {
+	for _, r := range rt.order {
 		rt.buildRoomMetricsLocked(r)
-	}
-}
-
-// scheduleLocked queues or unqueues a task as its command is turned on or
-// off, and clamps its due time to the current settings. The caller
-// re-inits the heaps.
-func (rt *appRuntime) scheduleLocked(t *task, now time.Time) {
-	k := t.kind
-	if !rt.enabled[k] {
-		if t.heapIndex >= 0 {
-			heap.Remove(&rt.queues[k], t.heapIndex)
-		}
-		return
-	}
-	if t.heapIndex < 0 && !t.inFlight {
-		if t.outcome == outcomeNone {
-			t.due = now
-		}
-		heap.Push(&rt.queues[k], t)
-	}
-	interval := rt.interval[k]
-	var bound time.Time
-	switch t.outcome {
-	case outcomeOK:
-		bound = t.lastAttempt.Add(interval)
-	case outcomeRoomFact:
-		t.backoff = min(t.backoff, max(rt.backoffMax, interval))
-		bound = t.lastAttempt.Add(t.backoff)
-	case outcomeTransient:
-		bound = t.lastAttempt.Add(rt.transientDelayOf(interval))
-	default:
-		return
-	}
-	if bound.Before(t.due) {
-		t.due = bound
 	}
 }
 

@@ -137,8 +137,9 @@ func TestRoomGoneStopsShowingMembers(t *testing.T) {
 	if got := testutil.ToFloat64(metricByRoom(t, e, "tencent_live_room_exists", "r")); got != 0 {
 		t.Errorf("exists = %v; want 0", got)
 	}
-	if got := testutil.ToFloat64(metricByRoom(t, e, "tencent_live_room_up", "r")); got != 0 {
-		t.Errorf("up = %v; want 0", got)
+	// The query succeeded: its answer is that the room does not exist.
+	if got := testutil.ToFloat64(metricByRoom(t, e, "tencent_live_room_up", "r")); got != 1 {
+		t.Errorf("up = %v; want 1", got)
 	}
 }
 

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"sync"
 	"time"
-
-	"github.com/tencent-live-exporter/tencent_live_exporter/tencent"
 )
 
 // Pacing constants.
@@ -363,21 +361,6 @@ func (ag *appGates) wait(ctx context.Context, command string) (done func(), err 
 	}
 	cg.markSent(commandSlot, time.Now()) // the wait for the app-wide gate is no round trip
 	return func() { total.complete(totalSlot); cg.complete(commandSlot) }, nil
-}
-
-// commandPriority orders the commands competing for the app-wide gate:
-// member counts first, then the listing (a few calls that keep the room
-// set right), stats (counters with a short interval), and metadata last.
-func commandPriority(command string) int {
-	switch command {
-	case tencent.CommandGetMemberList:
-		return 0
-	case tencent.CommandGetRoomList:
-		return 1
-	case tencent.CommandGetRoomStats:
-		return 2
-	}
-	return 3
 }
 
 // slowDown reacts to a frequency-limit answer: 60007 slows the command

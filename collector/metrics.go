@@ -28,8 +28,12 @@ const (
 var (
 	appUpDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(namespace, "app", "up"),
-		"Whether the app's requests are accepted: 0 while the upstream answers auth or configuration errors (wrong key, region, identifier, arrears...).",
+		"Whether the app's get_member_list requests are accepted and answered: 0 while they draw auth or configuration errors (wrong key, region, identifier, arrears...) or no answer at all (network outage, timeouts, HTTP errors, three in a row). Other commands' failures show in tencent_live_command_up.",
 		[]string{appLabel}, nil)
+	commandUpDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "command", "up"),
+		"Whether an enabled upstream command is accepted for the app: 0 while its calls draw auth, permission or configuration errors (e.g. 60010 for a feature the plan lacks); it then backs off on its own. For get_member_list, the same as tencent_live_app_up.",
+		[]string{appLabel, commandLabel}, nil)
 	appMaxQPSDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(namespace, "app", "max_qps"),
 		"Configured ceiling of calls per second of one upstream command for the app, this exporter's share (max_qps for get_member_list, divided among shards).",
@@ -106,11 +110,11 @@ var DurationBuckets = []float64{.01, .025, .05, .1, .2, .35, .5, .75, 1, 2, 3, 5
 // instruments are the long-lived metrics of an Exporter; they survive
 // reloads.
 type instruments struct {
-	errors      *prometheus.CounterVec
-	duration    *prometheus.HistogramVec
-	deferred    *prometheus.CounterVec
-	sweeps      *prometheus.CounterVec
-	statsResets *prometheus.CounterVec
+	errors    *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
+	deferred  *prometheus.CounterVec
+	sweeps    *prometheus.CounterVec
+	statsDips *prometheus.CounterVec
 }
 
 // Results of a discovery sweep.
@@ -146,10 +150,10 @@ func newInstruments() *instruments {
 			Name:      "discovery_sweeps_total",
 			Help:      "get_room_list sweeps by result: ok, error (the room set is kept), truncated (max_pages reached: rooms read are added, none removed).",
 		}, []string{appLabel, "result"}),
-		statsResets: prometheus.NewCounterVec(prometheus.CounterOpts{
+		statsDips: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace,
-			Name:      "room_stats_resets_total",
-			Help:      "Times a room's get_room_stats counters went down while the room had not ended: an upstream inconsistency (the counters are exposed as they are).",
+			Name:      "room_stats_dips_total",
+			Help:      "Times a room's get_room_stats counters went down while the room lived on (no 100004 in between, the same CreateTime): an upstream inconsistency. The highest values are held, so rate() sees no reset.",
 		}, []string{appLabel}),
 	}
 }
@@ -159,7 +163,7 @@ func (in *instruments) collect(ch chan<- prometheus.Metric) {
 	in.duration.Collect(ch)
 	in.deferred.Collect(ch)
 	in.sweeps.Collect(ch)
-	in.statsResets.Collect(ch)
+	in.statsDips.Collect(ch)
 }
 
 // forget drops the series of an app that is no longer configured.
@@ -168,7 +172,7 @@ func (in *instruments) forget(app string) {
 	in.duration.DeletePartialMatch(prometheus.Labels{appLabel: app})
 	in.deferred.DeletePartialMatch(prometheus.Labels{appLabel: app})
 	in.sweeps.DeletePartialMatch(prometheus.Labels{appLabel: app})
-	in.statsResets.DeletePartialMatch(prometheus.Labels{appLabel: app})
+	in.statsDips.DeletePartialMatch(prometheus.Labels{appLabel: app})
 }
 
 // roomDescs are the room-level descriptors of one configuration: their
@@ -246,7 +250,7 @@ func newRoomDescs(cfg *Config) *roomDescs {
 			"People in the room (MemberCount) from the last successful answer, which may be up to refresh_interval old (see the last success timestamp). Absent while the room does not exist or is not a live room.",
 			labels),
 		up: newRoomFamily("up", gauge,
-			"Whether the last query for the room succeeded (1) or failed (0).",
+			"Whether the room's data is being refreshed: 1 when the last get_member_list query got an answer about the room (100004 and 100006 included: see exists and members), 0 when it failed, while the app is down or backing off, or once the member count is older than max_age.",
 			labels),
 		exists: newRoomFamily("exists", gauge,
 			"Whether the room existed at the last definitive answer: 0 after error 100004 (never created or dissolved).",

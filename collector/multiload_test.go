@@ -143,7 +143,7 @@ func runMulti(tb testing.TB, sc multiScenario) multiResult {
 				delete(born, id)
 			}
 			for k := range r.tasks {
-				if !rt.enabled[k] {
+				if !rt.sched.enabled[k] {
 					continue
 				}
 				kk := key{id, taskKind(k)}
@@ -175,7 +175,7 @@ func runMulti(tb testing.TB, sc multiScenario) multiResult {
 	rt.mu.Lock()
 	for id, r := range rt.rooms {
 		for k := range r.tasks {
-			if !rt.enabled[k] {
+			if !rt.sched.enabled[k] {
 				continue
 			}
 			command := taskKind(k).command()

@@ -1,14 +1,11 @@
 package collector
 
 import (
-	"container/heap"
 	"context"
 	"errors"
 	"log/slog"
 	"math"
 	"net/http"
-	"slices"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,16 +39,6 @@ const (
 	existsNo
 )
 
-// contact is what the runtime knows of the upstream's view of its
-// credentials. Until it has accepted them, one request at a time probes.
-type contact int8
-
-const (
-	contactUnknown  contact = iota // first contact, or credentials changed
-	contactAccepted                // the upstream answered
-	contactFailing                 // auth/config errors, or no answer at all
-)
-
 // room is one watched room and what is known of it. Fields are guarded by
 // the owning runtime's mu; snapshot is read by scrapes without locks.
 type room struct {
@@ -74,9 +61,9 @@ type room struct {
 	members     int
 	lastSuccess time.Time
 
-	meta     *roomMeta          // nil until a listing or get_room_info said something
-	stats    *tencent.RoomStats // the last get_room_stats answer
-	hasStats bool
+	meta     *roomMeta  // nil until a listing or get_room_info said something
+	stats    *roomStats // nil until get_room_stats answers, and after the room ended
+	hasStats bool       // stats are served: answered within their maximum age
 
 	// Built once per change, served by every scrape.
 	snapshot      atomic.Pointer[roomSnapshot] // members, up, exists, last success
@@ -86,7 +73,8 @@ type room struct {
 
 // roomMeta is what get_room_list and get_room_info say of a room.
 type roomMeta struct {
-	known      bool // from a listing or get_room_info
+	known      bool      // from a listing or get_room_info
+	refreshed  time.Time // when a listing or get_room_info last said it
 	name       string
 	owner      string
 	category   string // ints joined with ","
@@ -150,7 +138,7 @@ type appRuntime struct {
 	descs         *roomDescs
 	refresh       time.Duration
 	backoffMax    time.Duration
-	maxConc       int
+	maxAge        time.Duration
 	client        *tencent.Client
 	signer        *tencent.Signer
 	gen           uint64 // credentials generation: answers to older ones say nothing of the app
@@ -159,16 +147,13 @@ type appRuntime struct {
 	sorted        *sortedRooms // order sorted by labels, made by the first scrape that needs it; nil when stale
 	infoGen       uint64       // changes of room_info labels: sorted's info order is stale when it differs
 	nextIndex     int          // index of the next room added
-	queues        [numTaskKinds]taskQueue
-	enabled       [numTaskKinds]bool
-	interval      [numTaskKinds]time.Duration
-	caps          [numTaskKinds]int // requests in flight per kind
-	inFlight      map[*task]struct{}
-	inFlightN     int // requests in flight, those of removed rooms included
-	inFlightK     [numTaskKinds]int
-	sweep         task // the discovery task
+	sched         scheduler
+	health        appHealth
+	nextExpiry    time.Time // when the next room value gets older than its maximum age
+	sweep         task      // the discovery task
 	discovery     *DiscoveryConfig
-	listed        int       // rooms the last successful sweep kept, before max_rooms
+	listed        int       // rooms the last complete sweep kept, before max_rooms
+	candidates    int       // of those, rooms not configured: they compete for max_rooms
 	skipped       int       // of those, rooms beyond max_rooms
 	lastSweep     time.Time // end of the last successful sweep
 	loggedSkipped int       // skipped as last logged
@@ -177,24 +162,8 @@ type appRuntime struct {
 	progress      chan struct{} // closed and replaced whenever a fetch completes
 	lastDemand    time.Time
 	waiters       int // scrapes waiting now: demand while they wait
-
-	contact       contact
-	up            bool
-	blockedUntil  time.Time
-	appBackoff    time.Duration
-	noAnswer      int                    // failures without an answer in a row
-	warned        map[warnKey]*warnState // failures logged, for rate limiting and recovery
-	lastError     *ErrorStatus
 	deferredTotal int
 	calls         [numTaskKinds]callCounter
-}
-
-type warnKey struct{ command, code string }
-
-type warnState struct {
-	last        time.Time // logged
-	lastFailure time.Time
-	suppressed  int
 }
 
 func newRuntime(key runtimeKey, gates *appGates, inst *instruments) *appRuntime {
@@ -206,10 +175,9 @@ func newRuntime(key runtimeKey, gates *appGates, inst *instruments) *appRuntime 
 		done:     make(chan struct{}),
 		wake:     make(chan struct{}, 1),
 		rooms:    map[string]*room{},
-		inFlight: map[*task]struct{}{},
+		sched:    newScheduler(),
+		health:   newAppHealth(),
 		progress: make(chan struct{}),
-		up:       true,
-		warned:   map[warnKey]*warnState{},
 	}
 	rt.sweep = task{kind: taskDiscovery, heapIndex: -1}
 	rt.ctx, rt.cancel = context.WithCancel(context.Background())
@@ -321,39 +289,20 @@ func (rt *appRuntime) nextLocked(now time.Time) (*task, time.Duration) {
 	if rt.retired {
 		return nil, forever
 	}
+	rt.expireLocked(now)
 	wait := forever
 	if rt.waiters == 0 {
 		idleAt := rt.lastDemand.Add(idleFactor * rt.refresh)
 		if !now.Before(idleAt) {
-			return nil, forever // nobody scrapes: no upstream calls until one does
+			return nil, forever // nobody scrapes: no upstream calls (nor expiries) until one does
 		}
 		wait = idleAt.Sub(now)
 	}
-	if now.Before(rt.blockedUntil) {
-		return nil, min(wait, rt.blockedUntil.Sub(now))
-	}
-	if rt.contact != contactAccepted && rt.inFlightN >= 1 {
-		return nil, wait // one probe until the upstream accepts the credentials
-	}
-	// Each kind has its own cap, so no command starves another of slots
-	// while its requests wait at their own gate.
-	for k := range rt.queues {
-		q := &rt.queues[k]
-		if len(*q) == 0 || rt.inFlightK[k] >= rt.caps[k] {
-			continue // a completion wakes the worker
-		}
-		if top := (*q)[0]; top.due.After(now) {
-			wait = min(wait, top.due.Sub(now))
-			continue
-		}
-		t := heap.Pop(q).(*task)
-		t.inFlight = true
-		rt.inFlight[t] = struct{}{}
-		rt.inFlightN++
-		rt.inFlightK[k]++
-		return t, 0
-	}
-	return nil, wait
+	wait = min(wait, rt.nextExpiry.Sub(now))
+	t, next := rt.sched.next(now, func(k taskKind, inFlight int) (bool, time.Duration) {
+		return rt.health.ready(k, inFlight, rt.sched.inFlightN, now)
+	})
+	return t, min(wait, next)
 }
 
 // fetch calls the task's command and records the answer.
@@ -361,33 +310,11 @@ func (rt *appRuntime) fetch(t *task, client *tencent.Client, gen uint64) {
 	defer rt.wg.Done()
 	var sent time.Time // when the first request passed the gates
 	ctx := context.WithValue(rt.ctx, sentAtKey{}, &sent)
-	started := func() time.Time {
-		if sent.IsZero() {
-			return time.Now()
-		}
-		return sent
+	apply, err := commands[t.kind].fetch(ctx, rt, client, t)
+	if sent.IsZero() {
+		sent = time.Now()
 	}
-	switch t.kind {
-	case taskMembers:
-		list, err := client.GetMemberList(ctx, t.room.id)
-		rt.complete(t, gen, err, started(), func(now time.Time) {
-			r := t.room
-			r.attempted, r.up, r.hasCount = true, true, true
-			r.members = list.MemberCount
-			r.lastSuccess = now
-		})
-	case taskStats:
-		stats, err := client.GetRoomStats(ctx, t.room.id)
-		rt.complete(t, gen, err, started(), func(time.Time) { rt.applyStatsLocked(t.room, stats) })
-	case taskInfo:
-		info, err := client.GetRoomInfo(ctx, t.room.id)
-		rt.complete(t, gen, err, started(), func(time.Time) { rt.applyInfoLocked(t.room, info) })
-	case taskDiscovery:
-		res, err := rt.runSweep(ctx, client)
-		rt.complete(t, gen, err, started(), func(now time.Time) { rt.applySweepLocked(res, now) })
-	default:
-		rt.complete(t, gen, errors.New("unknown task kind"), started(), nil)
-	}
+	rt.complete(t, gen, err, sent, apply)
 }
 
 // sentAtKey carries, in a fetch's context, where the gate notes when the
@@ -407,8 +334,9 @@ func (rt *appRuntime) gateWait(ctx context.Context, command string) (func(), err
 
 // complete records a fetch's outcome and schedules the task's next one,
 // counting from when the request started, so a room is asked once per
-// refresh_interval whatever the latency. apply stores a successful answer
-// in the room.
+// interval whatever the latency. apply stores a successful answer. What
+// the answer changes (the room, the task, the command or the app) is the
+// command's policy (commandSpec.owners), applied here.
 func (rt *appRuntime) complete(t *task, gen uint64, err error, started time.Time, apply func(time.Time)) {
 	now := time.Now()
 	rt.mu.Lock()
@@ -418,26 +346,27 @@ func (rt *appRuntime) complete(t *task, gen uint64, err error, started time.Time
 		rt.mu.Unlock()
 		rt.signal()
 	}()
-	rt.inFlightN--
-	rt.inFlightK[t.kind]--
-	delete(rt.inFlight, t)
-	t.inFlight = false
+	rt.sched.done(t)
 	if rt.retired {
 		return
 	}
-	r, command := t.room, t.kind.command()
-	dropped := (r != nil && r.removed) || !rt.enabled[t.kind]
+	spec := &commands[t.kind]
+	r, command := t.room, spec.name
+	dropped := (r != nil && r.removed) || !rt.sched.enabled[t.kind]
 	code := tencent.ErrorCode(err)
 	if code == "canceled" {
 		if !dropped {
-			heap.Push(&rt.queues[t.kind], t) // nothing was learnt; due as before
+			rt.sched.push(t) // nothing was learnt; due as before
 		}
 		return
 	}
+	class := classifyAnswer(err)
 	label := metricCode(code)
 	if err != nil {
 		rt.inst.errors.WithLabelValues(rt.name, command, label).Inc()
-		rt.lastError = errorStatus(command, label, err, now)
+		if class != answerRoomGone && class != answerRoomFact {
+			rt.health.lastError = errorStatus(command, label, err, now) // facts about rooms are not errors
+		}
 		if label == otherCode {
 			rt.logger.Debug("Upstream answered an undocumented error code", "command", command, "code", code, "err", err)
 		}
@@ -449,75 +378,113 @@ func (rt *appRuntime) complete(t *task, gen uint64, err error, started time.Time
 		return // the room or the command was dropped while in flight: the answer is discarded
 	}
 	current := gen == rt.gen // answered with the credentials configured now
-	interval := rt.interval[t.kind]
+	interval := rt.sched.interval[t.kind]
 	t.lastAttempt = started
 	defer func() {
 		if r != nil && r.removed {
 			return // removed by this very answer
 		}
-		heap.Push(&rt.queues[t.kind], t)
+		rt.sched.push(t)
 		if r != nil {
 			rt.buildRoomMetricsLocked(r)
 		}
 	}()
 
-	switch class := tencent.Classify(err); {
-	case class == tencent.ClassNone:
-		apply(now)
-		if r != nil {
-			r.exists = existsYes
-		}
-		t.outcome, t.backoff = outcomeOK, 0
-		t.due = started.Add(interval)
-		if current {
-			rt.answeredLocked(now, command)
-		}
-	case class == tencent.ClassRoom && r != nil:
-		if t.kind == taskMembers {
-			r.attempted, r.up, r.hasCount = true, false, false
-		}
-		r.exists = existsYes
-		if code == "100004" {
-			r.exists, r.hasStats = existsNo, false // ended: counters start again if it returns
-			if t.kind == taskMembers && !r.static && r.missed > 0 {
-				// A discovered room the listing no longer shows has ended.
-				rt.removeRoomLocked(r)
-				rt.setOrderLocked(slices.DeleteFunc(slices.Clone(rt.order), func(o *room) bool { return o == r }))
+	retry := transientDelayOf(interval)
+	switch spec.owners[class] {
+	case ownerRoom:
+		if class == answerOK {
+			apply(now)
+			t.outcome, t.backoff = outcomeOK, 0
+			t.due = started.Add(interval)
+			if !spec.primary && r != nil && r.exists == existsNo {
+				rt.sched.dueNow(&r.tasks[taskMembers], now) // a room that ended answers again: is it back?
 			}
-		}
-		t.outcome = outcomeRoomFact
-		t.backoff = min(max(2*t.backoff, interval), max(rt.backoffMax, interval))
-		t.due = started.Add(t.backoff)
-		if current {
-			rt.answeredLocked(now, command)
-		}
-		rt.logger.Debug("Room answered a room-level error", "room", r.id, "command", command, "code", code, "retry_in", t.backoff, "err", err)
-	case class == tencent.ClassConfig && current:
-		t.due = now // retried as soon as the app is unblocked
-		rt.appFailingLocked(now, authBackoffMax, command, label, err)
-	case class == tencent.ClassConfig:
-		t.due = now // an answer to credentials no longer configured
-	default: // transient
-		if t.kind == taskMembers {
-			r.attempted, r.up = true, false
-		}
-		t.outcome = outcomeTransient
-		if tencent.IsRateLimited(err) {
-			rt.gates.slowDown(command, isAppRateLimited(err), now)
-			t.due = now // the slower gate paces the retry
 		} else {
-			t.due = started.Add(rt.transientDelayOf(interval))
+			rt.roomFactLocked(r, class)
+			rt.taskBackoffLocked(t, started, interval)
+			rt.logger.Debug("Room answered a room-level error", "room", r.id, "command", command, "code", code, "retry_in", t.backoff, "err", err)
 		}
-		var tErr *tencent.TransportError
+		if current {
+			rt.health.commandAnswered(t.kind, now)
+		}
+	case ownerTaskBackoff, ownerHint:
+		rt.taskBackoffLocked(t, started, interval)
+		if spec.owners[class] == ownerHint {
+			rt.sched.dueNow(&r.tasks[taskMembers], now)
+		}
+		if current {
+			rt.health.commandAnswered(t.kind, now)
+		}
+	case ownerGate:
+		rt.primaryFailedLocked(t)
+		t.outcome = outcomeTransient
+		rt.gates.slowDown(command, isAppRateLimited(err), now)
+		t.due = now // the slower gate paces the retry
+		if current {
+			rt.health.answered(now, "") // an answer, though not a useful one
+			rt.health.warn(now, slog.LevelWarn, command, label, err)
+		}
+	case ownerTask:
+		rt.primaryFailedLocked(t)
+		t.outcome = outcomeTransient
+		t.due = started.Add(retry)
+		if current {
+			if class != answerNoAnswer {
+				rt.health.answered(now, "") // an answer, though not a useful one
+			}
+			rt.health.warn(now, slog.LevelWarn, command, label, err)
+		}
+	case ownerCommand:
+		t.due = now // retried once the command's back-off ends
+		if current {
+			rt.health.commandFailing(t.kind, now, retry, label, err)
+		}
+	case ownerApp:
 		switch {
 		case !current:
-		case errors.As(err, &tErr):
-			rt.noAnswerLocked(now, command, label, err)
+			t.due = now // an answer to credentials no longer configured
+		case class == answerNoAnswer:
+			rt.primaryFailedLocked(t)
+			t.outcome = outcomeTransient
+			t.due = started.Add(retry)
+			if rt.health.noAnswer(now, t.kind, rt.transientDelay(), label, err) {
+				rt.appDownLocked()
+			}
 		default:
-			rt.answeredLocked(now, "") // an answer, though not a useful one
-			rt.warnLocked(now, slog.LevelWarn, command, label, err)
+			t.due = now // retried as soon as the app is unblocked
+			if rt.health.appFailing(now, authBackoffMax, rt.transientDelay(), t.kind, label, err) {
+				rt.appDownLocked()
+			}
 		}
 	}
+}
+
+// appDownLocked marks every room down when the app goes down: none can be
+// refreshed until it is back.
+func (rt *appRuntime) appDownLocked() {
+	for _, r := range rt.order {
+		if !r.attempted || r.up {
+			r.attempted, r.up = true, false
+			rt.buildRoomMetricsLocked(r)
+		}
+	}
+}
+
+// primaryFailedLocked notes that a room's primary command could not
+// refresh it: the room is down until its next answer.
+func (rt *appRuntime) primaryFailedLocked(t *task) {
+	if commands[t.kind].primary && t.room != nil {
+		t.room.attempted, t.room.up = true, false
+	}
+}
+
+// taskBackoffLocked makes a task due after its room-fact back-off, which
+// doubles from its interval up to offline_backoff_max.
+func (rt *appRuntime) taskBackoffLocked(t *task, started time.Time, interval time.Duration) {
+	t.outcome = outcomeRoomFact
+	t.backoff = min(max(2*t.backoff, interval), max(rt.backoffMax, interval))
+	t.due = started.Add(t.backoff)
 }
 
 func isAppRateLimited(err error) bool {
@@ -525,152 +492,10 @@ func isAppRateLimited(err error) bool {
 	return errors.As(err, &apiErr) && apiErr.Code == tencent.CodeAppRateLimited
 }
 
+// transientDelay is how long the app waits after a transient failure of
+// its primary command.
 func (rt *appRuntime) transientDelay() time.Duration {
-	return rt.transientDelayOf(rt.refresh)
-}
-
-func (rt *appRuntime) transientDelayOf(interval time.Duration) time.Duration {
-	return max(interval/transientRetryFactor, minTransientRetry)
-}
-
-// answeredLocked notes that the upstream accepted the app's credentials.
-// command, when set, had a useful answer: failures logged for it are over.
-func (rt *appRuntime) answeredLocked(now time.Time, command string) {
-	if rt.contact == contactFailing {
-		rt.logger.Info("App requests accepted again")
-	}
-	rt.contact, rt.up = contactAccepted, true
-	rt.appBackoff, rt.blockedUntil, rt.noAnswer = 0, time.Time{}, 0
-	if command == "" {
-		return
-	}
-	// A failure is over once the command keeps answering and the failing
-	// rooms, retried after transientDelay, have not failed again.
-	var codes []string
-	for k, w := range rt.warned {
-		if k.command == command && now.Sub(w.lastFailure) > 2*max(rt.refresh, rt.transientDelay()) {
-			codes = append(codes, k.code)
-			delete(rt.warned, k)
-		}
-	}
-	if len(codes) > 0 {
-		sort.Strings(codes)
-		rt.logger.Info("Upstream calls succeeding again", "command", command, "codes_before", codes)
-	}
-}
-
-// noAnswerLocked notes a request that got no answer. An app that never
-// answered, or stopped answering, backs off and then sends one probe.
-func (rt *appRuntime) noAnswerLocked(now time.Time, command, code string, err error) {
-	rt.noAnswer++
-	if rt.contact == contactAccepted && rt.noAnswer < noAnswerLimit {
-		rt.warnLocked(now, slog.LevelWarn, command, code, err)
-		return
-	}
-	rt.appFailingLocked(now, rt.refresh, command, code, err)
-}
-
-// appFailingLocked marks the app down and blocks it for a doubling
-// back-off, capped at limit, before one probe.
-func (rt *appRuntime) appFailingLocked(now time.Time, limit time.Duration, command, code string, err error) {
-	level := slog.LevelWarn
-	if tencent.Classify(err) == tencent.ClassConfig {
-		level = slog.LevelError
-	}
-	rt.warnLocked(now, level, command, code, err)
-	if now.Before(rt.blockedUntil) {
-		return // another request of the same burst: already backing off
-	}
-	rt.appBackoff = min(max(2*rt.appBackoff, rt.transientDelay()), max(limit, rt.transientDelay()))
-	rt.blockedUntil = now.Add(rt.appBackoff)
-	rt.contact, rt.up = contactFailing, false
-}
-
-// warnLocked logs a failure the first time it happens for a command and
-// code, then at most once per warnEvery while it goes on.
-func (rt *appRuntime) warnLocked(now time.Time, level slog.Level, command, code string, err error) {
-	k := warnKey{command, code}
-	w, seen := rt.warned[k]
-	if seen {
-		w.lastFailure = now
-	}
-	if seen && now.Sub(w.last) < warnEvery {
-		w.suppressed++
-		return
-	}
-	if !seen {
-		w = &warnState{lastFailure: now}
-		rt.warned[k] = w
-	}
-	var requestID string
-	var apiErr *tencent.APIError
-	if errors.As(err, &apiErr) {
-		requestID = apiErr.RequestID
-	}
-	msg := "Upstream calls failing"
-	if seen {
-		msg = "Upstream calls still failing"
-	}
-	rt.logger.Log(context.Background(), level, msg, "command", command, "code", code, "request_id", requestID,
-		"failures_since_last_log", w.suppressed+1, "err", err)
-	w.last, w.suppressed = now, 0
-}
-
-// buildRoomMetricsLocked renders a room's state as metrics once, so
-// scrapes only pass them on.
-func (rt *appRuntime) buildRoomMetricsLocked(r *room) {
-	if !r.static && r.exists == existsNo {
-		// A discovered room that ended shows nothing: rooms come and go
-		// all day, and only a configured one's end is news (exists 0). It
-		// stays watched until the listing drops it too, so that a stale
-		// listing does not add it back again and again.
-		r.snapshot.Store(nil)
-		r.metaSnapshot.Store(nil)
-		r.statsSnapshot.Store(nil)
-		return
-	}
-	d := rt.descs
-	s := newRoomSnapshot(numMemberFamilies)
-	if r.hasCount && r.exists != existsNo {
-		s.set(famMembers, d.members, r.labels, float64(r.members))
-	}
-	if r.attempted {
-		s.set(famUp, d.up, r.labels, boolToFloat(r.up))
-	}
-	if r.exists != existsUnknown {
-		s.set(famExists, d.exists, r.labels, boolToFloat(r.exists == existsYes))
-	}
-	if !r.lastSuccess.IsZero() {
-		s.set(famLastSuccess, d.lastSuccess, r.labels, float64(r.lastSuccess.UnixNano())/1e9)
-	}
-	r.snapshot.Store(s)
-
-	if m := r.meta; m != nil && m.known && r.exists != existsNo {
-		s := newRoomSnapshot(numMetaFamilies)
-		s.set(famInfo, roomInfoFamily, m.info, 1)
-		if m.hasInfo {
-			s.set(famMaxMembers, roomMaxMembersFamily, r.idLabels, float64(m.maxMembers))
-			s.set(famMaxSeats, roomMaxSeatsFamily, r.idLabels, float64(m.maxSeats))
-		}
-		if m.created > 0 {
-			s.set(famCreated, roomCreatedFamily, r.idLabels, float64(m.created))
-		}
-		s.set(famViews, roomViewsFamily, r.idLabels, float64(m.views))
-		r.metaSnapshot.Store(s)
-	} else {
-		r.metaSnapshot.Store(nil)
-	}
-
-	if r.hasStats && r.exists != existsNo && rt.enabled[taskStats] {
-		st := r.stats
-		s := newRoomSnapshot(numStats)
-		for i, v := range [numStats]int64{st.TotalViewers, st.TotalLikesReceived, st.TotalMsgCount, st.TotalGiftsSent, st.TotalGiftCoins, st.TotalUniqueGiftSenders} {
-			s.set(i, d.stats[i], r.labels, float64(v))
-		}
-		r.statsSnapshot.Store(s)
-	} else {
-		r.statsSnapshot.Store(nil)
-	}
+	return transientDelayOf(rt.refresh)
 }
 
 // demand records that a scrape arrived and waits: the worker calls
@@ -679,6 +504,7 @@ func (rt *appRuntime) demand(now time.Time) {
 	rt.mu.Lock()
 	rt.lastDemand = now
 	rt.waiters++
+	rt.expireLocked(now)
 	rt.mu.Unlock()
 	rt.signal()
 }
@@ -698,11 +524,11 @@ func (rt *appRuntime) awaitRefresh(ctx context.Context, t0 time.Time) {
 	}()
 	for {
 		rt.mu.Lock()
-		if rt.retired || time.Now().Before(rt.blockedUntil) {
+		if rt.retired || rt.health.blocked(time.Now()) {
 			rt.mu.Unlock()
 			return // retired, or backing off: nothing to wait for
 		}
-		pending := rt.pendingLocked(t0)
+		pending := rt.sched.pending(t0)
 		ch := rt.progress
 		rt.mu.Unlock()
 		if !pending {
@@ -716,7 +542,7 @@ func (rt *appRuntime) awaitRefresh(ctx context.Context, t0 time.Time) {
 			rt.mu.Lock()
 			n := 0
 			if !rt.retired {
-				n = rt.deferLocked(t0)
+				n = rt.sched.deferDue(t0)
 			}
 			if n > 0 {
 				rt.inst.deferred.WithLabelValues(rt.name).Add(float64(n))
@@ -726,43 +552,6 @@ func (rt *appRuntime) awaitRefresh(ctx context.Context, t0 time.Time) {
 			return
 		}
 	}
-}
-
-// pendingLocked reports whether a task due at t0 is still queued or in
-// flight; each queue is a heap, so its top tells.
-func (rt *appRuntime) pendingLocked(t0 time.Time) bool {
-	for t := range rt.inFlight {
-		if t.kind.scrapeWaits() && !t.due.After(t0) {
-			return true
-		}
-	}
-	for k, q := range rt.queues {
-		if taskKind(k).scrapeWaits() && len(q) > 0 && !q[0].due.After(t0) {
-			return true
-		}
-	}
-	return false
-}
-
-// deferLocked counts the tasks due at t0 that a scrape gives up waiting
-// for. A task counts once per due time, however many scrapes waited.
-func (rt *appRuntime) deferLocked(t0 time.Time) int {
-	n := 0
-	count := func(t *task) {
-		if t.kind.scrapeWaits() && !t.due.After(t0) && !(t.deferred && t.deferredDue.Equal(t.due)) {
-			t.deferred, t.deferredDue = true, t.due
-			n++
-		}
-	}
-	for t := range rt.inFlight {
-		count(t)
-	}
-	for _, q := range rt.queues {
-		for _, t := range q {
-			count(t)
-		}
-	}
-	return n
 }
 
 func boolToFloat(b bool) float64 {

@@ -384,7 +384,7 @@ func TestAnswerWithoutMemberCountIsNotData(t *testing.T) {
 	want := `# HELP tencent_live_room_members People in the room (MemberCount) from the last successful answer, which may be up to refresh_interval old (see the last success timestamp). Absent while the room does not exist or is not a live room.
 # TYPE tencent_live_room_members gauge
 tencent_live_room_members{app="app",room="ok"} 5
-# HELP tencent_live_room_up Whether the last query for the room succeeded (1) or failed (0).
+# HELP tencent_live_room_up Whether the room's data is being refreshed: 1 when the last get_member_list query got an answer about the room (100004 and 100006 included: see exists and members), 0 when it failed, while the app is down or backing off, or once the member count is older than max_age.
 # TYPE tencent_live_room_up gauge
 tencent_live_room_up{app="app",room="empty"} 0
 tencent_live_room_up{app="app",room="negative"} 0

@@ -32,12 +32,14 @@ type ErrorStatus struct {
 // CommandStatus is one upstream command of an app.
 type CommandStatus struct {
 	Command     string
+	Up          bool    // accepted: see tencent_live_command_up
 	CallsPerSec float64 // over the last callRateWindow
 	MaxQPS      float64
 	LimiterQPS  float64
 }
 
-// Status reports every configured app, in configuration order.
+// Status reports every configured app, in the order of their names (as
+// in /metrics).
 func (e *Exporter) Status() []AppStatus {
 	v := e.view()
 	out := make([]AppStatus, 0, len(v.apps))
@@ -45,17 +47,17 @@ func (e *Exporter) Status() []AppStatus {
 	for _, a := range v.apps {
 		rt := a.rt
 		rt.mu.Lock()
-		st := AppStatus{Name: rt.name, Up: rt.up, Rooms: len(a.rooms), Deferred: rt.deferredTotal}
-		if rt.lastError != nil {
-			le := *rt.lastError
-			st.LastError = &le
+		st := AppStatus{Name: rt.name, Up: rt.health.up, Rooms: len(a.rooms), Deferred: rt.deferredTotal}
+		if le := rt.health.lastError; le != nil {
+			st.LastError = new(*le)
 		}
-		for k := range numTaskKinds {
-			if !rt.enabled[k] {
+		for k, c := range commands {
+			if !rt.sched.enabled[k] {
 				continue
 			}
 			st.Commands = append(st.Commands, CommandStatus{
-				Command:     k.command(),
+				Command:     c.name,
+				Up:          rt.health.commandUp(taskKind(k)),
 				CallsPerSec: rt.calls[k].rate(now, callRateWindow),
 			})
 		}

@@ -152,7 +152,7 @@ func (rt *appRuntime) view() appView {
 		rt.sorted = &sortedRooms{rooms: slices.Clone(old.rooms), ordered: old.ordered} // views may hold old
 		rt.sortInfoLocked()
 	}
-	return appView{rt: rt, name: rt.name, enabled: rt.enabled, sortedRooms: rt.sorted}
+	return appView{rt: rt, name: rt.name, enabled: rt.sched.enabled, sortedRooms: rt.sorted}
 }
 
 // sortInfoLocked orders rt.sorted's rooms by their current room_info
@@ -254,23 +254,36 @@ func (v *View) collectApps(ch chan<- prometheus.Metric) {
 	v.inst.collect(ch)
 }
 
+// The sources of a room's series: its snapshots, by what fills them.
+const (
+	sourceMembers = iota // get_member_list
+	sourceMeta           // get_room_list and get_room_info
+	sourceStats          // get_room_stats
+	numSources
+)
+
 // roomSources are the snapshots of a room, with the label set of each of
-// their families.
-var roomSources = [...]struct {
+// their families, indexed by source.
+var roomSources = [numSources]struct {
 	load      func(*room) *roomSnapshot
 	labelSets []int
-	// enabledBy are the commands that give the source data; a runtime
-	// with none of them enabled has no such snapshot.
-	enabledBy []taskKind
 }{
-	{func(r *room) *roomSnapshot { return r.snapshot.Load() }, []int{
-		famMembers: roomLabelSet, famUp: roomLabelSet, famExists: roomLabelSet, famLastSuccess: roomLabelSet},
-		[]taskKind{taskMembers}},
-	{func(r *room) *roomSnapshot { return r.metaSnapshot.Load() }, []int{
-		famInfo: infoLabelSet, famMaxMembers: idLabelSet, famMaxSeats: idLabelSet, famCreated: idLabelSet, famViews: idLabelSet},
-		[]taskKind{taskInfo, taskDiscovery}},
-	{func(r *room) *roomSnapshot { return r.statsSnapshot.Load() }, slices.Repeat([]int{roomLabelSet}, numStats),
-		[]taskKind{taskStats}},
+	sourceMembers: {func(r *room) *roomSnapshot { return r.snapshot.Load() }, []int{
+		famMembers: roomLabelSet, famUp: roomLabelSet, famExists: roomLabelSet, famLastSuccess: roomLabelSet}},
+	sourceMeta: {func(r *room) *roomSnapshot { return r.metaSnapshot.Load() }, []int{
+		famInfo: infoLabelSet, famMaxMembers: idLabelSet, famMaxSeats: idLabelSet, famCreated: idLabelSet, famViews: idLabelSet}},
+	sourceStats: {func(r *room) *roomSnapshot { return r.statsSnapshot.Load() }, slices.Repeat([]int{roomLabelSet}, numStats)},
+}
+
+// sourceEnabled reports whether a command enabled in an app fills source
+// src: an app with none has no such snapshot.
+func sourceEnabled(enabled [numTaskKinds]bool, src int) bool {
+	for k, c := range commands {
+		if enabled[k] && slices.Contains(c.sources, src) {
+			return true
+		}
+	}
+	return false
 }
 
 // familySeries is one room family of a scrape, its series in exposition
@@ -295,7 +308,7 @@ func (v *View) roomFamilies(arena *seriesArena) ([]familySeries, error) {
 	var out []familySeries
 	var errs []error
 	first := 0 // the arena index of the source's first family
-	for _, src := range roomSources {
+	for srcIndex, src := range roomSources {
 		families := make([]familySeries, len(src.labelSets))
 		lists := make([]*arenaFamily, len(src.labelSets)) // each reset at its first series
 		for k := range numLabelSets {
@@ -303,7 +316,7 @@ func (v *View) roomFamilies(arena *seriesArena) ([]familySeries, error) {
 				continue
 			}
 			for _, a := range v.apps {
-				if !slices.ContainsFunc(src.enabledBy, func(k taskKind) bool { return a.enabled[k] }) {
+				if !sourceEnabled(a.enabled, srcIndex) {
 					continue // no room of the app has this source: do not read them all to find out
 				}
 				for i := range a.rooms {
@@ -419,9 +432,13 @@ func (m sharedMetric) Write(out *dto.Metric) error {
 func (v appView) collect(ch chan<- prometheus.Metric) {
 	rt := v.rt
 	rt.mu.Lock()
-	name, up := rt.name, rt.up
+	name, up := rt.name, rt.health.up
 	discovery, listed, skipped, lastSweep := rt.discovery != nil, rt.listed, rt.skipped, rt.lastSweep
-	enabled := rt.enabled
+	enabled := rt.sched.enabled
+	var commandUp [numTaskKinds]bool
+	for k := range commandUp {
+		commandUp[k] = rt.health.commandUp(taskKind(k))
+	}
 	rt.mu.Unlock()
 	if discovery {
 		ch <- prometheus.MustNewConstMetric(discoveryRoomsDesc, prometheus.GaugeValue, float64(listed), name)
@@ -431,14 +448,14 @@ func (v appView) collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(appUpDesc, prometheus.GaugeValue, boolToFloat(up), name)
-	for k := range numTaskKinds {
+	for k, c := range commands {
 		if !enabled[k] {
 			continue
 		}
-		command := k.command()
-		maxQPS, current := rt.gates.limits(command)
-		ch <- prometheus.MustNewConstMetric(appMaxQPSDesc, prometheus.GaugeValue, maxQPS, name, command)
-		ch <- prometheus.MustNewConstMetric(appLimiterQPSDesc, prometheus.GaugeValue, current, name, command)
+		maxQPS, current := rt.gates.limits(c.name)
+		ch <- prometheus.MustNewConstMetric(appMaxQPSDesc, prometheus.GaugeValue, maxQPS, name, c.name)
+		ch <- prometheus.MustNewConstMetric(appLimiterQPSDesc, prometheus.GaugeValue, current, name, c.name)
+		ch <- prometheus.MustNewConstMetric(commandUpDesc, prometheus.GaugeValue, boolToFloat(commandUp[k]), name, c.name)
 	}
 	ch <- prometheus.MustNewConstMetric(appRoomsDesc, prometheus.GaugeValue, float64(len(v.rooms)), name)
 }

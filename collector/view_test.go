@@ -130,7 +130,7 @@ func TestGatherServesWhatARegistryWould(t *testing.T) {
 				rt.mu.Lock()
 				r := rt.rooms["r1"]
 				rt.applyInfoLocked(r, &tencent.RoomInfo{RoomSummary: tencent.RoomSummary{RoomID: "r1", RoomName: "aardvark", Owner: "owner", Category: []int{0}},
-					MaxMemberCount: 100, MaxSeatCount: 4})
+					MaxMemberCount: 100, MaxSeatCount: 4}, time.Now())
 				rt.buildRoomMetricsLocked(r)
 				rt.mu.Unlock()
 				v := e.view()

@@ -54,7 +54,7 @@ var exporterMetrics = map[string]bool{
 	"tencent_live_room_gifts_total":        true,
 	"tencent_live_room_gift_coins_total":   true,
 	"tencent_live_room_gift_senders_total": true,
-	"tencent_live_room_stats_resets_total": true,
+	"tencent_live_room_stats_dips_total": true,
 }
 
 // prometheusSynthetic are the series Prometheus itself writes for every
