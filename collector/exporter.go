@@ -7,12 +7,12 @@ package collector
 
 import (
 	"cmp"
-	"maps"
 	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"sync"

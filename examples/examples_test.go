@@ -25,6 +25,7 @@ var exporterMetrics = map[string]bool{
 	"tencent_live_room_exists":                                           true,
 	"tencent_live_room_last_success_timestamp_seconds":                   true,
 	"tencent_live_app_up":                                                true,
+	"tencent_live_command_up":                                            true,
 	"tencent_live_app_max_qps":                                           true,
 	"tencent_live_app_limiter_qps":                                       true,
 	"tencent_live_app_rooms":                                             true,
@@ -54,7 +55,7 @@ var exporterMetrics = map[string]bool{
 	"tencent_live_room_gifts_total":        true,
 	"tencent_live_room_gift_coins_total":   true,
 	"tencent_live_room_gift_senders_total": true,
-	"tencent_live_room_stats_dips_total": true,
+	"tencent_live_room_stats_dips_total":   true,
 }
 
 // prometheusSynthetic are the series Prometheus itself writes for every
