@@ -281,6 +281,9 @@ func (rt *appRuntime) applyLocked(u *appUpdate, descs *roomDescs, labels [][]*dt
 			rt.health.commands[k] = commandHealth{}
 		}
 	}
+	for src := range rt.sourceOn {
+		rt.sourceOn[src] = sourceEnabled(rt.sched.enabled, src)
+	}
 	if ac.Discovery == nil {
 		rt.listed, rt.skipped, rt.lastSweep = 0, 0, time.Time{}
 	}

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"slices"
 	"time"
 
 	"github.com/tencent-live-exporter/tencent_live_exporter/tencent"
@@ -66,21 +67,22 @@ func (rt *appRuntime) applyStatsLocked(r *room, st *tencent.RoomStats, now time.
 }
 
 // maxAges are how old each source's values may get before they are no
-// longer served: max_age for member counts; for stats and metadata, max_age
-// or twice the interval of the commands that refresh them, whichever is
-// longer.
-func (rt *appRuntime) maxAges() (members, stats, meta time.Duration) {
-	s := &rt.sched
-	members, stats, meta = rt.maxAge, rt.maxAge, rt.maxAge
-	if s.enabled[taskStats] {
-		stats = max(stats, 2*s.interval[taskStats])
-	}
-	for _, k := range []taskKind{taskInfo, taskDiscovery} {
-		if s.enabled[k] {
-			meta = max(meta, 2*s.interval[k])
+// longer served: max_age for member counts; for the other sources, max_age
+// or twice the longest interval of the enabled commands that fill them,
+// whichever is longer.
+func (rt *appRuntime) maxAges() (ages [numSources]time.Duration) {
+	for src := range ages {
+		ages[src] = rt.maxAge
+		if src == sourceMembers {
+			continue
+		}
+		for k, c := range commands {
+			if rt.sched.enabled[k] && slices.Contains(c.sources, src) {
+				ages[src] = max(ages[src], 2*rt.sched.interval[k])
+			}
 		}
 	}
-	return members, stats, meta
+	return ages
 }
 
 // expireLocked stops serving room values older than their maximum age:
@@ -92,7 +94,8 @@ func (rt *appRuntime) expireLocked(now time.Time) {
 	if now.Before(rt.nextExpiry) {
 		return
 	}
-	membersAge, statsAge, metaAge := rt.maxAges()
+	ages := rt.maxAges()
+	membersAge, statsAge, metaAge := ages[sourceMembers], ages[sourceStats], ages[sourceMeta]
 	// A value set after this scan expires no sooner than the shortest age
 	// from now: the next scan is due by then at the latest.
 	next := now.Add(min(membersAge, statsAge, metaAge))
@@ -186,7 +189,7 @@ func (rt *appRuntime) buildRoomMetricsLocked(r *room) {
 		r.metaSnapshot.Store(nil)
 	}
 
-	if r.hasStats && r.exists != existsNo && rt.sched.enabled[taskStats] {
+	if r.hasStats && r.exists != existsNo && rt.sourceOn[sourceStats] {
 		s := newRoomSnapshot(numStats)
 		for i, v := range r.stats.values {
 			s.set(i, d.stats[i], r.labels, float64(v))

@@ -148,6 +148,7 @@ type appRuntime struct {
 	infoGen       uint64       // changes of room_info labels: sorted's info order is stale when it differs
 	nextIndex     int          // index of the next room added
 	sched         scheduler
+	sourceOn      [numSources]bool // sources an enabled command fills
 	health        appHealth
 	nextExpiry    time.Time // when the next room value gets older than its maximum age
 	sweep         task      // the discovery task
