@@ -147,6 +147,13 @@ func maxTime(a, b time.Time) time.Time {
 // buildRoomMetricsLocked renders a room's state as metrics once, so
 // scrapes only pass them on.
 func (rt *appRuntime) buildRoomMetricsLocked(r *room) {
+	renderRoom(r, rt.descs, rt.sourceOn)
+}
+
+// renderRoom stores a room's snapshots, one per source, from its state:
+// the series of its families, built with d, for the sources that are on.
+// The room's owner holds its lock.
+func renderRoom(r *room, d *roomDescs, sourceOn [numSources]bool) {
 	if !r.static && r.exists == existsNo {
 		// A discovered room that ended shows nothing: rooms come and go
 		// all day, and only a configured one's end is news (exists 0). It
@@ -157,7 +164,6 @@ func (rt *appRuntime) buildRoomMetricsLocked(r *room) {
 		r.statsSnapshot.Store(nil)
 		return
 	}
-	d := rt.descs
 	s := newRoomSnapshot(numMemberFamilies)
 	if r.hasCount && r.exists != existsNo {
 		s.set(famMembers, d.members, r.labels, float64(r.members))
@@ -189,7 +195,7 @@ func (rt *appRuntime) buildRoomMetricsLocked(r *room) {
 		r.metaSnapshot.Store(nil)
 	}
 
-	if r.hasStats && r.exists != existsNo && rt.sourceOn[sourceStats] {
+	if r.hasStats && r.exists != existsNo && sourceOn[sourceStats] {
 		s := newRoomSnapshot(numStats)
 		for i, v := range r.stats.values {
 			s.set(i, d.stats[i], r.labels, float64(v))
