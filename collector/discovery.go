@@ -30,8 +30,8 @@ type sweepResult struct {
 func (rt *appRuntime) runSweep(ctx context.Context, client *tencent.Client) (*sweepResult, error) {
 	rt.mu.Lock()
 	maxPages := DefaultDiscoveryMaxPages
-	if rt.discovery != nil {
-		maxPages = rt.discovery.MaxPages
+	if rt.disc.cfg != nil {
+		maxPages = rt.disc.cfg.MaxPages
 	}
 	rt.mu.Unlock()
 	res := &sweepResult{}
@@ -72,7 +72,7 @@ const rankHysteresis = 0.10
 // listed leave after sweepsMissedToExit complete sweeps. A truncated sweep
 // only adds what it read, and lowers nothing a complete sweep measured.
 func (rt *appRuntime) applySweepLocked(res *sweepResult, now time.Time) {
-	d := rt.discovery
+	d := rt.disc.cfg
 	if d == nil {
 		return // discovery was turned off while the sweep ran
 	}
@@ -120,7 +120,7 @@ func (rt *appRuntime) applySweepLocked(res *sweepResult, now time.Time) {
 				gone = append(gone, r)
 			}
 		}
-		rt.lastSweep = now
+		rt.disc.lastSweep = now
 	}
 	rt.removeRoomsLocked(gone)
 	candidates := 0
@@ -130,11 +130,11 @@ func (rt *appRuntime) applySweepLocked(res *sweepResult, now time.Time) {
 		}
 	}
 	if res.truncated {
-		rt.listed, rt.candidates = max(rt.listed, len(kept)), max(rt.candidates, candidates)
+		rt.disc.listed, rt.disc.candidates = max(rt.disc.listed, len(kept)), max(rt.disc.candidates, candidates)
 	} else {
-		rt.listed, rt.candidates = len(kept), candidates
+		rt.disc.listed, rt.disc.candidates = len(kept), candidates
 	}
-	rt.rankLocked(kept, rt.candidates, res.truncated, now)
+	rt.rankLocked(kept, rt.disc.candidates, res.truncated, now)
 }
 
 // rankLocked watches the max_rooms discovered rooms with the highest
@@ -143,7 +143,7 @@ func (rt *appRuntime) applySweepLocked(res *sweepResult, now time.Time) {
 // being watched (their series go). Configured rooms are always watched and
 // do not count. candidates are the rooms of read that are not configured.
 func (rt *appRuntime) rankLocked(read []tencent.RoomSummary, candidates int, truncated bool, now time.Time) {
-	d := rt.discovery
+	d := rt.disc.cfg
 	type candidate struct {
 		summary *tencent.RoomSummary // nil: a watched room read does not show
 		room    *room                // nil: not watched
@@ -203,13 +203,13 @@ func (rt *appRuntime) rankLocked(read []tencent.RoomSummary, candidates int, tru
 	}
 	skipped := max(0, candidates-d.MaxRooms)
 	if truncated {
-		skipped = max(rt.skipped, skipped)
+		skipped = max(rt.disc.skipped, skipped)
 	}
-	rt.skipped = skipped
-	if rt.skipped != rt.loggedSkipped {
+	rt.disc.skipped = skipped
+	if rt.disc.skipped != rt.disc.loggedSkipped {
 		rt.logger.Info("Discovery finds more rooms than max_rooms; the rooms with the lowest ViewCount are not watched",
-			"listed", rt.listed, "max_rooms", d.MaxRooms, "skipped", rt.skipped)
-		rt.loggedSkipped = rt.skipped
+			"listed", rt.disc.listed, "max_rooms", d.MaxRooms, "skipped", rt.disc.skipped)
+		rt.disc.loggedSkipped = rt.disc.skipped
 	}
 }
 

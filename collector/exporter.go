@@ -265,7 +265,7 @@ func (rt *appRuntime) applyLocked(u *appUpdate, descs *roomDescs, labels [][]*dt
 	rt.refresh = time.Duration(ac.RefreshInterval)
 	rt.backoffMax = time.Duration(ac.OfflineBackoffMax)
 	rt.maxAge = time.Duration(ac.MaxAge)
-	rt.discovery = ac.Discovery
+	rt.disc.cfg = ac.Discovery
 	rt.health.settle = 2 * max(rt.refresh, rt.transientDelay())
 	if u.newCreds {
 		rt.gen++
@@ -285,7 +285,7 @@ func (rt *appRuntime) applyLocked(u *appUpdate, descs *roomDescs, labels [][]*dt
 		rt.sourceOn[src] = sourceEnabled(rt.sched.enabled, src)
 	}
 	if ac.Discovery == nil {
-		rt.listed, rt.skipped, rt.lastSweep = 0, 0, time.Time{}
+		rt.disc.listed, rt.disc.skipped, rt.disc.lastSweep = 0, 0, time.Time{}
 	}
 	rt.nextExpiry = time.Time{} // max_age or intervals may have changed
 
@@ -335,7 +335,7 @@ func (rt *appRuntime) applyLocked(u *appUpdate, descs *roomDescs, labels [][]*dt
 	rt.sched.schedule(&rt.sweep, now, rt.backoffMax)
 	rt.sched.reinit()
 	if ac.Discovery != nil {
-		rt.rankLocked(nil, rt.candidates, false, now) // max_rooms may be lower now
+		rt.rankLocked(nil, rt.disc.candidates, false, now) // max_rooms may be lower now
 	}
 	for _, r := range rt.order {
 		rt.buildRoomMetricsLocked(r)

@@ -134,8 +134,8 @@ func runMulti(tb testing.TB, sc multiScenario) multiResult {
 			}
 		}
 		rt.mu.Lock()
-		if res.firstSweep == 0 && !rt.lastSweep.IsZero() {
-			res.firstSweep = rt.lastSweep.Sub(start)
+		if res.firstSweep == 0 && !rt.disc.lastSweep.IsZero() {
+			res.firstSweep = rt.disc.lastSweep.Sub(start)
 		}
 		for id, r := range rt.rooms {
 			if t, ok := born[id]; ok && r.hasCount {

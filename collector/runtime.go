@@ -112,6 +112,16 @@ func keyOf(ac *AppConfig) runtimeKey {
 	return runtimeKey{sdkAppID: ac.SDKAppID, baseURL: base}
 }
 
+// discoveryState is what an app's sweeps have measured.
+type discoveryState struct {
+	cfg           *DiscoveryConfig // nil: discovery is off
+	listed        int              // rooms the last complete sweep kept, before max_rooms
+	candidates    int              // of those, rooms not configured: they compete for max_rooms
+	skipped       int              // of those, rooms beyond max_rooms
+	lastSweep     time.Time        // end of the last complete sweep
+	loggedSkipped int              // skipped as last logged
+}
+
 // appRuntime watches the rooms of one app for as long as configurations name
 // it. It owns the signer and client, the room registry and the per-(room,
 // command) schedules; the gates are shared with any later runtime of the
@@ -152,12 +162,7 @@ type appRuntime struct {
 	health        appHealth
 	nextExpiry    time.Time // when the next room value gets older than its maximum age
 	sweep         task      // the discovery task
-	discovery     *DiscoveryConfig
-	listed        int       // rooms the last complete sweep kept, before max_rooms
-	candidates    int       // of those, rooms not configured: they compete for max_rooms
-	skipped       int       // of those, rooms beyond max_rooms
-	lastSweep     time.Time // end of the last successful sweep
-	loggedSkipped int       // skipped as last logged
+	disc          discoveryState
 	shardIndex    int
 	shardCount    int
 	progress      chan struct{} // closed and replaced whenever a fetch completes

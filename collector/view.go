@@ -433,7 +433,7 @@ func (v appView) collect(ch chan<- prometheus.Metric) {
 	rt := v.rt
 	rt.mu.Lock()
 	name, up := rt.name, rt.health.up
-	discovery, listed, skipped, lastSweep := rt.discovery != nil, rt.listed, rt.skipped, rt.lastSweep
+	discovery, listed, skipped, lastSweep := rt.disc.cfg != nil, rt.disc.listed, rt.disc.skipped, rt.disc.lastSweep
 	enabled := rt.sched.enabled
 	var commandUp [numTaskKinds]bool
 	for k := range commandUp {
