@@ -44,6 +44,7 @@ func TestLoadGood(t *testing.T) {
 			MaxConcurrency:    13, // max(4, ceil(50 × 0.25))
 			RefreshInterval:   model.Duration(time.Minute),
 			OfflineBackoffMax: model.Duration(4 * time.Minute), // 4 × refresh_interval
+			MaxAge:            model.Duration(3 * time.Minute), // 3 × refresh_interval
 			RequestTimeout:    model.Duration(3 * time.Second),
 			Rooms: []RoomConfig{
 				{ID: "live-1001", Labels: map[string]string{"streamer": "alice", "tier": "gold"}, line: 16},
@@ -62,6 +63,7 @@ func TestLoadGood(t *testing.T) {
 			MaxConcurrency:    25, // max(4, ceil(100 × 0.25))
 			RefreshInterval:   model.Duration(40 * time.Second),
 			OfflineBackoffMax: model.Duration(160 * time.Second),
+			MaxAge:            model.Duration(120 * time.Second),
 			RequestTimeout:    model.Duration(5 * time.Second),
 			Rooms: []RoomConfig{
 				{ID: "live-2001", Labels: map[string]string{"city": "shenzhen"}, line: 24},
@@ -413,6 +415,16 @@ func TestLoadInvalid(t *testing.T) {
 			names: []string{"offline_backoff_max", "refresh_interval", "line 2"},
 		},
 		{
+			file:  "max_age_too_low.yml",
+			want:  `config testdata/config/max_age_too_low.yml: line 2: app "1400000001": max_age must be in [refresh_interval (1m), 1w], got 30s`,
+			names: []string{"max_age", "refresh_interval", "line 2"},
+		},
+		{
+			file:  "max_age_too_high.yml",
+			want:  `config testdata/config/max_age_too_high.yml: line 2: app "1400000001": max_age must be in [refresh_interval (40s), 1w], got 8d`,
+			names: []string{"max_age", "line 2", "8d"},
+		},
+		{
 			file:  "label_name_digit.yml",
 			want:  `config testdata/config/label_name_digit.yml: line 8: room "live-1002": invalid label name "1abc" (must match [a-zA-Z_][a-zA-Z0-9_]* and not start with __)`,
 			names: []string{"label name", `"1abc"`, "line 8"},
@@ -494,21 +506,25 @@ func TestLoadDefaults(t *testing.T) {
 		settings        string
 		wantConcurrency int
 		wantBackoff     time.Duration
+		wantMaxAge      time.Duration
 	}{
-		{"", 25, 160 * time.Second},
-		{"max_qps: 1", 4, 160 * time.Second},
-		{"max_qps: 0.5", 4, 160 * time.Second},
-		{"max_qps: 16", 4, 160 * time.Second},
-		{"max_qps: 17", 5, 160 * time.Second}, // ceil(4.25)
-		{"max_qps: 50", 13, 160 * time.Second},
-		{"max_qps: 200", 50, 160 * time.Second},
-		{"max_concurrency: 0", 25, 160 * time.Second}, // 0 means the default
-		{"max_concurrency: 8", 8, 160 * time.Second},
-		{"max_concurrency: 1000", 1000, 160 * time.Second},
-		{"refresh_interval: 10s", 25, 40 * time.Second},
-		{"refresh_interval: 10s\n    offline_backoff_max: 10s", 25, 10 * time.Second},
-		{"offline_backoff_max: 1h", 25, time.Hour},
-		{"offline_backoff_max: 0s", 25, 160 * time.Second}, // 0 means the default
+		{"", 25, 160 * time.Second, 120 * time.Second},
+		{"max_qps: 1", 4, 160 * time.Second, 120 * time.Second},
+		{"max_qps: 0.5", 4, 160 * time.Second, 120 * time.Second},
+		{"max_qps: 16", 4, 160 * time.Second, 120 * time.Second},
+		{"max_qps: 17", 5, 160 * time.Second, 120 * time.Second}, // ceil(4.25)
+		{"max_qps: 50", 13, 160 * time.Second, 120 * time.Second},
+		{"max_qps: 200", 50, 160 * time.Second, 120 * time.Second},
+		{"max_concurrency: 0", 25, 160 * time.Second, 120 * time.Second}, // 0 means the default
+		{"max_concurrency: 8", 8, 160 * time.Second, 120 * time.Second},
+		{"max_concurrency: 1000", 1000, 160 * time.Second, 120 * time.Second},
+		{"refresh_interval: 10s", 25, 40 * time.Second, 30 * time.Second},
+		{"refresh_interval: 10s\n    offline_backoff_max: 10s", 25, 10 * time.Second, 30 * time.Second},
+		{"offline_backoff_max: 1h", 25, time.Hour, 120 * time.Second},
+		{"offline_backoff_max: 0s", 25, 160 * time.Second, 120 * time.Second}, // 0 means the default
+		{"max_age: 1h", 25, 160 * time.Second, time.Hour},
+		{"max_age: 0s", 25, 160 * time.Second, 120 * time.Second}, // 0 means the default
+		{"refresh_interval: 24h", 25, 96 * time.Hour, 72 * time.Hour},
 	} {
 		in := `apps:
   - sdkappid: 1400000001
@@ -524,9 +540,9 @@ func TestLoadDefaults(t *testing.T) {
 			continue
 		}
 		a := cfg.Apps[0]
-		if a.MaxConcurrency != tc.wantConcurrency || time.Duration(a.OfflineBackoffMax) != tc.wantBackoff {
-			t.Errorf("Decode(%q) = max_concurrency %d, offline_backoff_max %s; want %d, %s",
-				in, a.MaxConcurrency, a.OfflineBackoffMax, tc.wantConcurrency, model.Duration(tc.wantBackoff))
+		if a.MaxConcurrency != tc.wantConcurrency || time.Duration(a.OfflineBackoffMax) != tc.wantBackoff || time.Duration(a.MaxAge) != tc.wantMaxAge {
+			t.Errorf("Decode(%q) = max_concurrency %d, offline_backoff_max %s, max_age %s; want %d, %s, %s",
+				in, a.MaxConcurrency, a.OfflineBackoffMax, a.MaxAge, tc.wantConcurrency, model.Duration(tc.wantBackoff), model.Duration(tc.wantMaxAge))
 		}
 	}
 }
