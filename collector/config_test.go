@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -365,14 +366,19 @@ func TestLoadInvalid(t *testing.T) {
 			names: []string{"include", "line 7"},
 		},
 		{
+			file:  "discovery_categories_string.yml",
+			want:  `config testdata/config/discovery_categories_string.yml: line 10: discovery: categories[1]: cannot use a string as an integer`,
+			names: []string{"discovery", "categories[1]", "a string", "an integer", "line 10"},
+		},
+		{
 			file:  "discovery_max_qps_too_high.yml",
 			want:  `config testdata/config/discovery_max_qps_too_high.yml: line 7: discovery: max_qps must be in (0, 10], got 20`,
 			names: []string{"max_qps", "line 7"},
 		},
 		{
 			file:  "discovery_interval_negative.yml",
-			want:  `config testdata/config/discovery_interval_negative.yml: line 7: interval: not a valid duration string: "-1m"`,
-			names: []string{"interval", "line 7"},
+			want:  `config testdata/config/discovery_interval_negative.yml: line 7: discovery: interval: not a valid duration string: "-1m"`,
+			names: []string{"discovery", "interval", "line 7"},
 		},
 		{
 			file:  "discovery_max_rooms_zero.yml",
@@ -440,6 +446,11 @@ func TestLoadInvalid(t *testing.T) {
 			names: []string{"label name", `"__meta"`, "line 8"},
 		},
 		{
+			file:  "label_value_list.yml",
+			want:  `config testdata/config/label_value_list.yml: line 11: room "live-1002": labels: tier: cannot use a list as a string`,
+			names: []string{`room "live-1002"`, "labels: tier", "a list", "a string", "line 11"},
+		},
+		{
 			file:  "label_reserved_app.yml",
 			want:  `config testdata/config/label_reserved_app.yml: line 8: room "live-1002": label name "app" is reserved`,
 			names: []string{"label name", `"app"`, "line 8"},
@@ -497,6 +508,42 @@ func TestLoadInvalid(t *testing.T) {
 				t.Errorf("Load(%q) = %v; bug %q looks fixed: update want and drop bug", path, err, tc.bug)
 			}
 		})
+	}
+}
+
+// TestDecodeTypeErrors: a value of the wrong type is reported where it
+// is, at any depth, with what was found and what was expected there, and
+// without echoing the value.
+func TestDecodeTypeErrors(t *testing.T) {
+	const head = `apps:
+  - sdkappid: 1400000001
+    region: china
+    identifier: admin
+    secret_key: ` + fixtureSecret + `
+`
+	for _, tc := range []struct {
+		settings string // lines of the app, from line 6
+		want     string
+	}{
+		{"rooms: [{id: r1, labels: {tier: [a]}}]", `line 6: room "r1": labels: tier: cannot use a list as a string`},
+		{"rooms: [{id: r1, labels: {tier: {a: b}}}]", `line 6: room "r1": labels: tier: cannot use a mapping as a string`},
+		{"rooms: [{id: r1, labels: [tier]}]", `line 6: room "r1": labels: cannot use a list as a mapping`},
+		{"rooms: [{labels: {tier: [a]}, id: r1}]", `line 6: room "r1": labels: tier: cannot use a list as a string`},
+		{"rooms: [{id: [r1]}]", `line 6: room: id: cannot use a list as a string`},
+		{"rooms: {id: r1}", `line 6: rooms: cannot use a mapping as a list`},
+		{"discovery: {categories: [1, " + fixtureSecret + "]}", `line 6: discovery: categories[1]: cannot use a string as an integer`},
+		{"discovery: {categories: 1}", `line 6: discovery: categories: cannot use a number as a list`},
+		{"discovery:\n      include:\n        - ^a\n        - [b]", `line 9: discovery: include[1]: cannot use a list as a string`},
+		{"discovery: {max_rooms: " + fixtureSecret + "}", `line 6: discovery: max_rooms: cannot use a string as an integer`},
+		{"room_info: {interval: [1m]}", `line 6: room_info: interval: cannot use a list as a duration (e.g. 40s)`},
+		{"room_stats: {max_qps: {a: 1}}", `line 6: room_stats: max_qps: cannot use a mapping as a number`},
+		{"max_qps: [1]", `line 6: max_qps: cannot use a list as a number`},
+	} {
+		in := head + "    " + tc.settings + "\n"
+		_, err := Decode(strings.NewReader(in))
+		if got := fmt.Sprint(err); got != tc.want {
+			t.Errorf("Decode(%q) = %v; want %q", in, err, tc.want)
+		}
 	}
 }
 
