@@ -10,11 +10,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -30,13 +32,50 @@ const scrapeTimeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
 // errDemoConfigFile: with --demo the file would be silently ignored.
 var errDemoConfigFile = errors.New("--demo uses a built-in configuration; drop --config.file")
 
+// The paths the exporter serves besides --web.telemetry-path.
+const (
+	landingPath = "/"
+	configPath  = "/config"
+	healthyPath = "/-/healthy"
+	readyPath   = "/-/ready"
+	reloadPath  = "/-/reload"
+)
+
+// fixedPaths says what each fixed path serves, for the error when
+// --web.telemetry-path asks for one of them.
+var fixedPaths = map[string]string{
+	landingPath: "the landing page",
+	configPath:  "the configuration page",
+	healthyPath: "the health check",
+	readyPath:   "the readiness check",
+	reloadPath:  "the reload endpoint",
+}
+
 // checkFlags rejects flag combinations that cannot do what they say.
-func checkFlags(demo, configFileSet bool, maxTimeout time.Duration) error {
+func checkFlags(demo, configFileSet bool, maxTimeout time.Duration, metricsPath string) error {
 	switch {
 	case demo && configFileSet:
 		return errDemoConfigFile
 	case maxTimeout <= 0:
 		return fmt.Errorf("--scrape.max-timeout must be positive, got %s", maxTimeout)
+	}
+	return checkTelemetryPath(metricsPath)
+}
+
+// checkTelemetryPath refuses, before http.ServeMux would panic on it, a
+// metrics path that is not a path or that a fixed path already has. A
+// plain, clean path other than the fixed ones is a literal pattern that
+// conflicts with none of them.
+func checkTelemetryPath(p string) error {
+	clean := path.Clean(p)
+	switch {
+	case !strings.HasPrefix(p, "/"):
+		return fmt.Errorf(`--web.telemetry-path=%q: must start with "/"`, p)
+	case fixedPaths[p] != "":
+		return fmt.Errorf("--web.telemetry-path=%q: %s is served there; choose another path", p, fixedPaths[p])
+	case strings.ContainsAny(p, "%{}") || strings.ContainsFunc(p, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }),
+		p != clean && p != clean+"/":
+		return fmt.Errorf("--web.telemetry-path=%q: must be a plain path: no spaces, %%-escapes, {wildcards}, //, . or .. segments", p)
 	}
 	return nil
 }

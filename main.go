@@ -85,7 +85,7 @@ func run() int {
 		logger.Info("Config file is ok", "file", *configFile, "apps", len(cfg.Apps))
 		return 0
 	}
-	if err := checkFlags(*demo, configFileSet, *maxTO); err != nil {
+	if err := checkFlags(*demo, configFileSet, *maxTO, *metricsPath); err != nil {
 		logger.Error("Invalid flags", "err", err)
 		return 1
 	}
@@ -152,29 +152,27 @@ func run() int {
 			ErrorHandling: promhttp.ContinueOnError,
 		},
 	}))
-	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
-	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Ready") })
-	mux.Handle("/-/reload", reloadHandler(reloader))
-	mux.HandleFunc("/config", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc(healthyPath, func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
+	mux.HandleFunc(readyPath, func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Ready") })
+	mux.Handle(reloadPath, reloadHandler(reloader))
+	mux.HandleFunc(configPath, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprint(w, exporter.Config().String())
 	})
-	if *metricsPath != "/" {
-		mux.Handle("/", &landingPage{
-			version: version.Info(),
-			demo:    *demo,
-			links: []landingLink{
-				{Address: *metricsPath, Text: "Metrics"},
-				{Address: "/config", Text: "Configuration", Description: "the loaded configuration, secrets hidden"},
-				{Address: "/-/healthy", Text: "Health"},
-				{Address: "/-/ready", Text: "Readiness"},
-				{Address: docsURL, Text: "Documentation", Description: "setup, alerts runbook and troubleshooting"},
-			},
-			status: exporter.Status,
-			now:    time.Now,
-			logger: logger,
-		})
-	}
+	mux.Handle(landingPath, &landingPage{
+		version: version.Info(),
+		demo:    *demo,
+		links: []landingLink{
+			{Address: *metricsPath, Text: "Metrics"},
+			{Address: configPath, Text: "Configuration", Description: "the loaded configuration, secrets hidden"},
+			{Address: healthyPath, Text: "Health"},
+			{Address: readyPath, Text: "Readiness"},
+			{Address: docsURL, Text: "Documentation", Description: "setup, alerts runbook and troubleshooting"},
+		},
+		status: exporter.Status,
+		now:    time.Now,
+		logger: logger,
+	})
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

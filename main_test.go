@@ -1253,18 +1253,58 @@ func TestCheckFlags(t *testing.T) {
 	for _, c := range []struct {
 		demo, configFileSet bool
 		maxTimeout          time.Duration
+		metricsPath         string
 		want                string // "": no error
 	}{
-		{false, false, time.Minute, ""},
-		{false, true, time.Minute, ""},
-		{true, false, time.Minute, ""},
-		{true, true, time.Minute, errDemoConfigFile.Error()},
-		{false, false, 0, "--scrape.max-timeout must be positive, got 0s"},
+		{false, false, time.Minute, "/metrics", ""},
+		{false, true, time.Minute, "/metrics", ""},
+		{true, false, time.Minute, "/metrics", ""},
+		{true, true, time.Minute, "/metrics", errDemoConfigFile.Error()},
+		{false, false, 0, "/metrics", "--scrape.max-timeout must be positive, got 0s"},
+		{false, false, time.Minute, "/probe/metrics", ""},
+		{false, false, time.Minute, "/metrics/", ""}, // a subtree: /metrics redirects to it
+		{false, false, time.Minute, "/-/", ""},       // more specific paths still win
+		{false, false, time.Minute, "/config/", ""},
+		{false, false, time.Minute, "metrics", `--web.telemetry-path="metrics": must start with "/"`},
+		{false, false, time.Minute, "", `--web.telemetry-path="": must start with "/"`},
+		{false, false, time.Minute, "/", `--web.telemetry-path="/": the landing page is served there; choose another path`},
+		{false, false, time.Minute, "/config", `--web.telemetry-path="/config": the configuration page is served there; choose another path`},
+		{false, false, time.Minute, "/-/reload", `--web.telemetry-path="/-/reload": the reload endpoint is served there; choose another path`},
+		{false, false, time.Minute, "/-/healthy", `--web.telemetry-path="/-/healthy": the health check is served there; choose another path`},
+		{false, false, time.Minute, "/-/ready", `--web.telemetry-path="/-/ready": the readiness check is served there; choose another path`},
+		{false, false, time.Minute, "/%63onfig", `--web.telemetry-path="/%63onfig": must be a plain path: no spaces, %-escapes, {wildcards}, //, . or .. segments`},
+		{false, false, time.Minute, "/{name}", `--web.telemetry-path="/{name}": must be a plain path: no spaces, %-escapes, {wildcards}, //, . or .. segments`},
+		{false, false, time.Minute, "/metrics x", `--web.telemetry-path="/metrics x": must be a plain path: no spaces, %-escapes, {wildcards}, //, . or .. segments`},
+		{false, false, time.Minute, "//metrics", `--web.telemetry-path="//metrics": must be a plain path: no spaces, %-escapes, {wildcards}, //, . or .. segments`},
+		{false, false, time.Minute, "/a/../metrics", `--web.telemetry-path="/a/../metrics": must be a plain path: no spaces, %-escapes, {wildcards}, //, . or .. segments`},
 	} {
-		err := checkFlags(c.demo, c.configFileSet, c.maxTimeout)
+		err := checkFlags(c.demo, c.configFileSet, c.maxTimeout, c.metricsPath)
 		if got := fmt.Sprint(err); (err == nil) != (c.want == "") || (err != nil && got != c.want) {
-			t.Errorf("checkFlags(%v, %v, %s) = %v; want %q", c.demo, c.configFileSet, c.maxTimeout, err, c.want)
+			t.Errorf("checkFlags(%v, %v, %s, %q) = %v; want %q", c.demo, c.configFileSet, c.maxTimeout, c.metricsPath, err, c.want)
 		}
+	}
+}
+
+// TestBinaryTelemetryPath: a --web.telemetry-path the mux cannot take is
+// a startup error naming the flag and the value, not a panic; one it can
+// take serves metrics there.
+func TestBinaryTelemetryPath(t *testing.T) {
+	for _, path := range []string{"metrics", "/config", "/"} {
+		out, err := runToExit(t, "--demo", "--web.listen-address="+childproc.FreeAddr(t), "--web.telemetry-path="+path)
+		if err == nil {
+			t.Errorf("--web.telemetry-path=%s: exit 0; want an error", path)
+		}
+		// logfmt quotes the message and escapes its quotes.
+		if want := `--web.telemetry-path=\"` + path + `\"`; !strings.Contains(out, want) || strings.Contains(out, "panic") {
+			t.Errorf("--web.telemetry-path=%s: output lacks %s, or panics:\n%s", path, want, out)
+		}
+	}
+	e := startExporter(t, "--demo", "--web.telemetry-path=/probe/metrics")
+	if resp, body := httpDo(t, http.MethodGet, e.url+"/probe/metrics", nil); resp.StatusCode != http.StatusOK || !strings.Contains(body, "tencent_live_room_members") {
+		t.Errorf("GET /probe/metrics: status %d; want 200 with the metrics\n%s", resp.StatusCode, body)
+	}
+	if resp, body := httpDo(t, http.MethodGet, e.url+"/", nil); resp.StatusCode != http.StatusOK || !strings.Contains(body, `href="/probe/metrics"`) {
+		t.Errorf("GET /: status %d; want the landing page linking /probe/metrics\n%s", resp.StatusCode, body)
 	}
 }
 
