@@ -125,11 +125,13 @@ type metricsHandler struct {
 	timeoutOffset  time.Duration
 	defaultTimeout time.Duration
 	maxTimeout     time.Duration
+	writeTimeout   time.Duration // to write the answer, after the budget
 	inFlight       chan struct{} // nil: unlimited
 	opts           promhttp.HandlerOpts
 }
 
 func (h *metricsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	if h.inFlight != nil {
 		select {
 		case h.inFlight <- struct{}{}:
@@ -144,13 +146,38 @@ func (h *metricsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	// A client that stops reading must not keep its slot: the answer has
+	// the budget to refresh, then writeTimeout to reach the client. This
+	// replaces the server's WriteTimeout, shorter than the longest budget.
+	if err := http.NewResponseController(w).SetWriteDeadline(start.Add(budget + h.writeTimeout)); err != nil && h.opts.ErrorLog != nil {
+		h.opts.ErrorLog.Println("cannot set the write deadline of a scrape:", err)
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), budget)
-	start := time.Now()
 	view := h.exporter.Refresh(ctx)
 	cancel()
 	g := scrapeGatherer{base: h.gatherer, view: view, duration: time.Since(start)}
-	promhttp.HandlerForTransactional(g, h.opts).ServeHTTP(w, r)
+	promhttp.HandlerForTransactional(g, h.opts).ServeHTTP(&cutOffWriter{ResponseWriter: w}, r)
 }
+
+// cutOffWriter passes writes on until one fails (the write deadline
+// passed, or the client left), then discards the rest: the encoder logs
+// the first failure, not one per metric family.
+type cutOffWriter struct {
+	http.ResponseWriter
+	failed bool
+}
+
+func (w *cutOffWriter) Write(p []byte) (int, error) {
+	if w.failed {
+		return len(p), nil
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.failed = err != nil
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *cutOffWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func newSemaphore(n int) chan struct{} {
 	if n <= 0 {

@@ -53,6 +53,7 @@ func run() int {
 		maxRequests   = kingpin.Flag("web.max-requests", "Maximum number of parallel scrape requests; 0 means no limit.").Default("40").Int()
 		timeoutOffset = kingpin.Flag("scrape.timeout-offset", "Time subtracted from Prometheus' scrape timeout header to leave room for the answer.").Default("500ms").Duration()
 		defaultTO     = kingpin.Flag("scrape.default-timeout", "Refresh budget of a scrape that sends no X-Prometheus-Scrape-Timeout-Seconds header.").Default("9s").Duration()
+		writeTO       = kingpin.Flag("scrape.write-timeout", "Time a scrape's answer may take to reach the client after its refresh budget; a client that reads slower is cut off, so it cannot hold a request slot.").Default("30s").Duration()
 		maxTO         = kingpin.Flag("scrape.max-timeout", "Longest scrape timeout honoured; larger X-Prometheus-Scrape-Timeout-Seconds values are clamped to it, so a crafted header cannot hold a request slot longer.").Default("2m").Duration()
 		idleTimeout   = kingpin.Flag("web.idle-timeout", "How long an idle keep-alive connection stays open.").Default("2m").Hidden().Duration()
 		shardCount    = kingpin.Flag("shard.count", "Split every app's rooms among this many exporters; each uses max_qps divided by this number.").Default("1").Int()
@@ -146,6 +147,7 @@ func run() int {
 		timeoutOffset:  *timeoutOffset,
 		defaultTimeout: *defaultTO,
 		maxTimeout:     *maxTO,
+		writeTimeout:   *writeTO,
 		inFlight:       newSemaphore(*maxRequests),
 		opts: promhttp.HandlerOpts{
 			ErrorLog:      slog.NewLogLogger(logger.Handler(), slog.LevelError),
@@ -188,9 +190,10 @@ func run() int {
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second, // reading the request only, not the handler's work
-		IdleTimeout:       *idleTimeout,
-		// No WriteTimeout: it runs from the end of the request headers, so
-		// anything under --scrape.max-timeout would cut long scrapes.
+		// For every answer but /metrics, which sets its own deadline from
+		// its budget: a client that stops reading is cut off.
+		WriteTimeout: time.Minute,
+		IdleTimeout:  *idleTimeout,
 
 		// Requests end with the process: a scrape waiting on a slow upstream
 		// answers from cache at once when shutdown starts.
