@@ -32,25 +32,6 @@ const scrapeTimeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
 // errDemoConfigFile: with --demo the file would be silently ignored.
 var errDemoConfigFile = errors.New("--demo uses a built-in configuration; drop --config.file")
 
-// The paths the exporter serves besides --web.telemetry-path.
-const (
-	landingPath = "/"
-	configPath  = "/config"
-	healthyPath = "/-/healthy"
-	readyPath   = "/-/ready"
-	reloadPath  = "/-/reload"
-)
-
-// fixedPaths says what each fixed path serves, for the error when
-// --web.telemetry-path asks for one of them.
-var fixedPaths = map[string]string{
-	landingPath: "the landing page",
-	configPath:  "the configuration page",
-	healthyPath: "the health check",
-	readyPath:   "the readiness check",
-	reloadPath:  "the reload endpoint",
-}
-
 // checkFlags rejects flag combinations that cannot do what they say.
 func checkFlags(demo, configFileSet bool, maxTimeout time.Duration, metricsPath string) error {
 	switch {

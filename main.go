@@ -3,17 +3,10 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
-	"os/signal"
 	"runtime/debug"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -24,7 +17,6 @@ import (
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
 	"github.com/prometheus/common/version"
-	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 	// CA roots inside the binary, used when the system has none (a
 	// FROM scratch image): HTTPS endpoints work without a CA bundle.
@@ -139,81 +131,27 @@ func run() int {
 	reloads.succeeded(time.Now())
 
 	reloader := newReloader(loadConfig, exporter.ApplyConfig, reloads, logger)
-
-	mux := http.NewServeMux()
-	mux.Handle(*metricsPath, promhttp.InstrumentMetricHandler(reg, &metricsHandler{
-		exporter:       exporter,
-		gatherer:       reg,
-		timeoutOffset:  *timeoutOffset,
-		defaultTimeout: *defaultTO,
-		maxTimeout:     *maxTO,
-		writeTimeout:   *writeTO,
-		inFlight:       newSemaphore(*maxRequests),
-		opts: promhttp.HandlerOpts{
-			ErrorLog:      slog.NewLogLogger(logger.Handler(), slog.LevelError),
-			ErrorHandling: promhttp.ContinueOnError,
-		},
-	}))
-	mux.HandleFunc(healthyPath, func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
-	mux.HandleFunc(readyPath, func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Ready") })
-	mux.Handle(reloadPath, reloadHandler(reloader))
-	mux.HandleFunc(configPath, func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprint(w, exporter.Config().String())
+	mux := newMux(site{
+		metricsPath: *metricsPath,
+		metrics: promhttp.InstrumentMetricHandler(reg, &metricsHandler{
+			exporter:       exporter,
+			gatherer:       reg,
+			timeoutOffset:  *timeoutOffset,
+			defaultTimeout: *defaultTO,
+			maxTimeout:     *maxTO,
+			writeTimeout:   *writeTO,
+			inFlight:       newSemaphore(*maxRequests),
+			opts: promhttp.HandlerOpts{
+				ErrorLog:      slog.NewLogLogger(logger.Handler(), slog.LevelError),
+				ErrorHandling: promhttp.ContinueOnError,
+			},
+		}),
+		reloader: reloader,
+		config:   exporter.Config,
+		status:   exporter.Status,
+		version:  version.Info(),
+		demo:     *demo,
+		logger:   logger,
 	})
-	mux.Handle(landingPath, &landingPage{
-		version: version.Info(),
-		demo:    *demo,
-		links: []landingLink{
-			{Address: *metricsPath, Text: "Metrics"},
-			{Address: configPath, Text: "Configuration", Description: "the loaded configuration, secrets hidden"},
-			{Address: healthyPath, Text: "Health"},
-			{Address: readyPath, Text: "Readiness"},
-			{Address: docsURL, Text: "Documentation", Description: "setup, alerts runbook and troubleshooting"},
-		},
-		status: exporter.Status,
-		now:    time.Now,
-		logger: logger,
-	})
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	go func() {
-		for range hup {
-			_ = reloader.reload(ctx) // logged by the reloader
-		}
-	}()
-
-	server := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second, // reading the request only, not the handler's work
-		// For every answer but /metrics, which sets its own deadline from
-		// its budget: a client that stops reading is cut off.
-		WriteTimeout: time.Minute,
-		IdleTimeout:  *idleTimeout,
-
-		// Requests end with the process: a scrape waiting on a slow upstream
-		// answers from cache at once when shutdown starts.
-		BaseContext: func(net.Listener) context.Context { return ctx },
-	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- web.ListenAndServe(server, toolkitFlags, logger) }()
-	select {
-	case err := <-serveErr:
-		if !errors.Is(err, http.ErrServerClosed) {
-			logger.Error("Error running HTTP server", "err", err)
-			return 1
-		}
-	case <-ctx.Done():
-		logger.Info("Shutting down")
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := server.Shutdown(shutdownCtx); err != nil {
-			logger.Error("Error shutting down HTTP server", "err", err)
-		}
-	}
-	return 0
+	return serve(mux, toolkitFlags, *idleTimeout, reloader, logger)
 }
