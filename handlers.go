@@ -32,15 +32,24 @@ const scrapeTimeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
 // errDemoConfigFile: with --demo the file would be silently ignored.
 var errDemoConfigFile = errors.New("--demo uses a built-in configuration; drop --config.file")
 
+// flagValues are the flags checkFlags checks, by their names.
+type flagValues struct {
+	demo, configFileSet      bool
+	metricsPath              string
+	maxTimeout, writeTimeout time.Duration
+}
+
 // checkFlags rejects flag combinations that cannot do what they say.
-func checkFlags(demo, configFileSet bool, maxTimeout time.Duration, metricsPath string) error {
+func checkFlags(f flagValues) error {
 	switch {
-	case demo && configFileSet:
+	case f.demo && f.configFileSet:
 		return errDemoConfigFile
-	case maxTimeout <= 0:
-		return fmt.Errorf("--scrape.max-timeout must be positive, got %s", maxTimeout)
+	case f.maxTimeout <= 0:
+		return fmt.Errorf("--scrape.max-timeout must be positive, got %s", f.maxTimeout)
+	case f.writeTimeout <= 0:
+		return fmt.Errorf("--scrape.write-timeout must be positive, got %s", f.writeTimeout)
 	}
-	return checkTelemetryPath(metricsPath)
+	return checkTelemetryPath(f.metricsPath)
 }
 
 // checkTelemetryPath refuses, before http.ServeMux would panic on it, a

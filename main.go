@@ -78,7 +78,10 @@ func run() int {
 		logger.Info("Config file is ok", "file", *configFile, "apps", len(cfg.Apps))
 		return 0
 	}
-	if err := checkFlags(*demo, configFileSet, *maxTO, *metricsPath); err != nil {
+	if err := checkFlags(flagValues{
+		demo: *demo, configFileSet: configFileSet, metricsPath: *metricsPath,
+		maxTimeout: *maxTO, writeTimeout: *writeTO,
+	}); err != nil {
 		logger.Error("Invalid flags", "err", err)
 		return 1
 	}

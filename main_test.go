@@ -1250,37 +1250,44 @@ func TestScrapeBudget(t *testing.T) {
 }
 
 func TestCheckFlags(t *testing.T) {
+	valid := flagValues{metricsPath: "/metrics", maxTimeout: 2 * time.Minute, writeTimeout: 30 * time.Second}
 	for _, c := range []struct {
-		demo, configFileSet bool
-		maxTimeout          time.Duration
-		metricsPath         string
-		want                string // "": no error
+		name string
+		set  func(f *flagValues)
+		want string // "": no error
 	}{
-		{false, false, time.Minute, "/metrics", ""},
-		{false, true, time.Minute, "/metrics", ""},
-		{true, false, time.Minute, "/metrics", ""},
-		{true, true, time.Minute, "/metrics", errDemoConfigFile.Error()},
-		{false, false, 0, "/metrics", "--scrape.max-timeout must be positive, got 0s"},
-		{false, false, time.Minute, "/probe/metrics", ""},
-		{false, false, time.Minute, "/metrics/", ""}, // a subtree: /metrics redirects to it
-		{false, false, time.Minute, "/-/", ""},       // more specific paths still win
-		{false, false, time.Minute, "/config/", ""},
-		{false, false, time.Minute, "metrics", `--web.telemetry-path="metrics": must start with "/"`},
-		{false, false, time.Minute, "", `--web.telemetry-path="": must start with "/"`},
-		{false, false, time.Minute, "/", `--web.telemetry-path="/": the landing page is served there; choose another path`},
-		{false, false, time.Minute, "/config", `--web.telemetry-path="/config": the configuration page is served there; choose another path`},
-		{false, false, time.Minute, "/-/reload", `--web.telemetry-path="/-/reload": the reload endpoint is served there; choose another path`},
-		{false, false, time.Minute, "/-/healthy", `--web.telemetry-path="/-/healthy": the health check is served there; choose another path`},
-		{false, false, time.Minute, "/-/ready", `--web.telemetry-path="/-/ready": the readiness check is served there; choose another path`},
-		{false, false, time.Minute, "/%63onfig", `--web.telemetry-path="/%63onfig": must be a plain path: no spaces, %-escapes, {wildcards}, //, . or .. segments`},
-		{false, false, time.Minute, "/{name}", `--web.telemetry-path="/{name}": must be a plain path: no spaces, %-escapes, {wildcards}, //, . or .. segments`},
-		{false, false, time.Minute, "/metrics x", `--web.telemetry-path="/metrics x": must be a plain path: no spaces, %-escapes, {wildcards}, //, . or .. segments`},
-		{false, false, time.Minute, "//metrics", `--web.telemetry-path="//metrics": must be a plain path: no spaces, %-escapes, {wildcards}, //, . or .. segments`},
-		{false, false, time.Minute, "/a/../metrics", `--web.telemetry-path="/a/../metrics": must be a plain path: no spaces, %-escapes, {wildcards}, //, . or .. segments`},
+		{"defaults", nil, ""},
+		{"config file set", func(f *flagValues) { f.configFileSet = true }, ""},
+		{"demo", func(f *flagValues) { f.demo = true }, ""},
+		{"demo and config file", func(f *flagValues) { f.demo, f.configFileSet = true, true }, errDemoConfigFile.Error()},
+		{"max timeout 0", func(f *flagValues) { f.maxTimeout = 0 }, "--scrape.max-timeout must be positive, got 0s"},
+		{"write timeout 0", func(f *flagValues) { f.writeTimeout = 0 }, "--scrape.write-timeout must be positive, got 0s"},
+		{"write timeout negative", func(f *flagValues) { f.writeTimeout = -time.Second }, "--scrape.write-timeout must be positive, got -1s"},
+		{"path /probe/metrics", func(f *flagValues) { f.metricsPath = `/probe/metrics` }, ""},
+		{"path /metrics/", func(f *flagValues) { f.metricsPath = `/metrics/` }, ""},
+		{"path /-/", func(f *flagValues) { f.metricsPath = `/-/` }, ""},
+		{"path /config/", func(f *flagValues) { f.metricsPath = `/config/` }, ""},
+		{"path metrics", func(f *flagValues) { f.metricsPath = `metrics` }, `--web.telemetry-path="metrics": must start with "/"`},
+		{"empty path", func(f *flagValues) { f.metricsPath = `` }, `--web.telemetry-path="": must start with "/"`},
+		{"path /", func(f *flagValues) { f.metricsPath = `/` }, `--web.telemetry-path="/": the landing page is served there; choose another path`},
+		{"path /config", func(f *flagValues) { f.metricsPath = `/config` }, `--web.telemetry-path="/config": the configuration page is served there; choose another path`},
+		{"path /-/reload", func(f *flagValues) { f.metricsPath = `/-/reload` }, `--web.telemetry-path="/-/reload": the reload endpoint is served there; choose another path`},
+		{"path /-/healthy", func(f *flagValues) { f.metricsPath = `/-/healthy` }, `--web.telemetry-path="/-/healthy": the health check is served there; choose another path`},
+		{"path /-/ready", func(f *flagValues) { f.metricsPath = `/-/ready` }, `--web.telemetry-path="/-/ready": the readiness check is served there; choose another path`},
+		{"path /%63onfig", func(f *flagValues) { f.metricsPath = `/%63onfig` }, `--web.telemetry-path="/%63onfig": must be a plain path: no spaces, %-escapes, {wildcards}, //, . or .. segments`},
+		{"path /{name}", func(f *flagValues) { f.metricsPath = `/{name}` }, `--web.telemetry-path="/{name}": must be a plain path: no spaces, %-escapes, {wildcards}, //, . or .. segments`},
+		{"path /metrics x", func(f *flagValues) { f.metricsPath = `/metrics x` }, `--web.telemetry-path="/metrics x": must be a plain path: no spaces, %-escapes, {wildcards}, //, . or .. segments`},
+		{"path //metrics", func(f *flagValues) { f.metricsPath = `//metrics` }, `--web.telemetry-path="//metrics": must be a plain path: no spaces, %-escapes, {wildcards}, //, . or .. segments`},
+		{"path /a/../metrics", func(f *flagValues) { f.metricsPath = `/a/../metrics` }, `--web.telemetry-path="/a/../metrics": must be a plain path: no spaces, %-escapes, {wildcards}, //, . or .. segments`},
+		{"path /a/./metrics", func(f *flagValues) { f.metricsPath = `/a/./metrics` }, `--web.telemetry-path="/a/./metrics": must be a plain path: no spaces, %-escapes, {wildcards}, //, . or .. segments`},
 	} {
-		err := checkFlags(c.demo, c.configFileSet, c.maxTimeout, c.metricsPath)
+		f := valid
+		if c.set != nil {
+			c.set(&f)
+		}
+		err := checkFlags(f)
 		if got := fmt.Sprint(err); (err == nil) != (c.want == "") || (err != nil && got != c.want) {
-			t.Errorf("checkFlags(%v, %v, %s, %q) = %v; want %q", c.demo, c.configFileSet, c.maxTimeout, c.metricsPath, err, c.want)
+			t.Errorf("%s: checkFlags(%+v) = %v; want %q", c.name, f, err, c.want)
 		}
 	}
 }
