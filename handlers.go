@@ -10,11 +10,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -30,13 +32,40 @@ const scrapeTimeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
 // errDemoConfigFile: with --demo the file would be silently ignored.
 var errDemoConfigFile = errors.New("--demo uses a built-in configuration; drop --config.file")
 
+// flagValues are the flags checkFlags checks, by their names.
+type flagValues struct {
+	demo, configFileSet      bool
+	metricsPath              string
+	maxTimeout, writeTimeout time.Duration
+}
+
 // checkFlags rejects flag combinations that cannot do what they say.
-func checkFlags(demo, configFileSet bool, maxTimeout time.Duration) error {
+func checkFlags(f flagValues) error {
 	switch {
-	case demo && configFileSet:
+	case f.demo && f.configFileSet:
 		return errDemoConfigFile
-	case maxTimeout <= 0:
-		return fmt.Errorf("--scrape.max-timeout must be positive, got %s", maxTimeout)
+	case f.maxTimeout <= 0:
+		return fmt.Errorf("--scrape.max-timeout must be positive, got %s", f.maxTimeout)
+	case f.writeTimeout <= 0:
+		return fmt.Errorf("--scrape.write-timeout must be positive, got %s", f.writeTimeout)
+	}
+	return checkTelemetryPath(f.metricsPath)
+}
+
+// checkTelemetryPath refuses, before http.ServeMux would panic on it, a
+// metrics path that is not a path or that a fixed path already has. A
+// plain, clean path other than the fixed ones is a literal pattern that
+// conflicts with none of them.
+func checkTelemetryPath(p string) error {
+	clean := path.Clean(p)
+	switch {
+	case !strings.HasPrefix(p, "/"):
+		return fmt.Errorf(`--web.telemetry-path=%q: must start with "/"`, p)
+	case fixedPaths[p] != "":
+		return fmt.Errorf("--web.telemetry-path=%q: %s is served there; choose another path", p, fixedPaths[p])
+	case strings.ContainsAny(p, "%{}") || strings.ContainsFunc(p, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }),
+		p != clean && p != clean+"/":
+		return fmt.Errorf("--web.telemetry-path=%q: must be a plain path: no spaces, %%-escapes, {wildcards}, //, . or .. segments", p)
 	}
 	return nil
 }
@@ -86,11 +115,13 @@ type metricsHandler struct {
 	timeoutOffset  time.Duration
 	defaultTimeout time.Duration
 	maxTimeout     time.Duration
+	writeTimeout   time.Duration // to write the answer, after the budget
 	inFlight       chan struct{} // nil: unlimited
 	opts           promhttp.HandlerOpts
 }
 
 func (h *metricsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	if h.inFlight != nil {
 		select {
 		case h.inFlight <- struct{}{}:
@@ -105,13 +136,38 @@ func (h *metricsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	// A client that stops reading must not keep its slot: the answer has
+	// the budget to refresh, then writeTimeout to reach the client. This
+	// replaces the server's WriteTimeout, shorter than the longest budget.
+	if err := http.NewResponseController(w).SetWriteDeadline(start.Add(budget + h.writeTimeout)); err != nil && h.opts.ErrorLog != nil {
+		h.opts.ErrorLog.Println("cannot set the write deadline of a scrape:", err)
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), budget)
-	start := time.Now()
 	view := h.exporter.Refresh(ctx)
 	cancel()
 	g := scrapeGatherer{base: h.gatherer, view: view, duration: time.Since(start)}
-	promhttp.HandlerForTransactional(g, h.opts).ServeHTTP(w, r)
+	promhttp.HandlerForTransactional(g, h.opts).ServeHTTP(&cutOffWriter{ResponseWriter: w}, r)
 }
+
+// cutOffWriter passes writes on until one fails (the write deadline
+// passed, or the client left), then discards the rest: the encoder logs
+// the first failure, not one per metric family.
+type cutOffWriter struct {
+	http.ResponseWriter
+	failed bool
+}
+
+func (w *cutOffWriter) Write(p []byte) (int, error) {
+	if w.failed {
+		return len(p), nil
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.failed = err != nil
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *cutOffWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func newSemaphore(n int) chan struct{} {
 	if n <= 0 {

@@ -3,17 +3,10 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
-	"os/signal"
 	"runtime/debug"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -24,7 +17,6 @@ import (
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
 	"github.com/prometheus/common/version"
-	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 	// CA roots inside the binary, used when the system has none (a
 	// FROM scratch image): HTTPS endpoints work without a CA bundle.
@@ -53,6 +45,7 @@ func run() int {
 		maxRequests   = kingpin.Flag("web.max-requests", "Maximum number of parallel scrape requests; 0 means no limit.").Default("40").Int()
 		timeoutOffset = kingpin.Flag("scrape.timeout-offset", "Time subtracted from Prometheus' scrape timeout header to leave room for the answer.").Default("500ms").Duration()
 		defaultTO     = kingpin.Flag("scrape.default-timeout", "Refresh budget of a scrape that sends no X-Prometheus-Scrape-Timeout-Seconds header.").Default("9s").Duration()
+		writeTO       = kingpin.Flag("scrape.write-timeout", "Time a scrape's answer may take to reach the client after its refresh budget; a client that reads slower is cut off, so it cannot hold a request slot.").Default("30s").Duration()
 		maxTO         = kingpin.Flag("scrape.max-timeout", "Longest scrape timeout honoured; larger X-Prometheus-Scrape-Timeout-Seconds values are clamped to it, so a crafted header cannot hold a request slot longer.").Default("2m").Duration()
 		idleTimeout   = kingpin.Flag("web.idle-timeout", "How long an idle keep-alive connection stays open.").Default("2m").Hidden().Duration()
 		shardCount    = kingpin.Flag("shard.count", "Split every app's rooms among this many exporters; each uses max_qps divided by this number.").Default("1").Int()
@@ -85,7 +78,10 @@ func run() int {
 		logger.Info("Config file is ok", "file", *configFile, "apps", len(cfg.Apps))
 		return 0
 	}
-	if err := checkFlags(*demo, configFileSet, *maxTO); err != nil {
+	if err := checkFlags(flagValues{
+		demo: *demo, configFileSet: configFileSet, metricsPath: *metricsPath,
+		maxTimeout: *maxTO, writeTimeout: *writeTO,
+	}); err != nil {
 		logger.Error("Invalid flags", "err", err)
 		return 1
 	}
@@ -138,81 +134,27 @@ func run() int {
 	reloads.succeeded(time.Now())
 
 	reloader := newReloader(loadConfig, exporter.ApplyConfig, reloads, logger)
-
-	mux := http.NewServeMux()
-	mux.Handle(*metricsPath, promhttp.InstrumentMetricHandler(reg, &metricsHandler{
-		exporter:       exporter,
-		gatherer:       reg,
-		timeoutOffset:  *timeoutOffset,
-		defaultTimeout: *defaultTO,
-		maxTimeout:     *maxTO,
-		inFlight:       newSemaphore(*maxRequests),
-		opts: promhttp.HandlerOpts{
-			ErrorLog:      slog.NewLogLogger(logger.Handler(), slog.LevelError),
-			ErrorHandling: promhttp.ContinueOnError,
-		},
-	}))
-	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
-	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Ready") })
-	mux.Handle("/-/reload", reloadHandler(reloader))
-	mux.HandleFunc("/config", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprint(w, exporter.Config().String())
-	})
-	if *metricsPath != "/" {
-		mux.Handle("/", &landingPage{
-			version: version.Info(),
-			demo:    *demo,
-			links: []landingLink{
-				{Address: *metricsPath, Text: "Metrics"},
-				{Address: "/config", Text: "Configuration", Description: "the loaded configuration, secrets hidden"},
-				{Address: "/-/healthy", Text: "Health"},
-				{Address: "/-/ready", Text: "Readiness"},
-				{Address: docsURL, Text: "Documentation", Description: "setup, alerts runbook and troubleshooting"},
+	mux := newMux(site{
+		metricsPath: *metricsPath,
+		metrics: promhttp.InstrumentMetricHandler(reg, &metricsHandler{
+			exporter:       exporter,
+			gatherer:       reg,
+			timeoutOffset:  *timeoutOffset,
+			defaultTimeout: *defaultTO,
+			maxTimeout:     *maxTO,
+			writeTimeout:   *writeTO,
+			inFlight:       newSemaphore(*maxRequests),
+			opts: promhttp.HandlerOpts{
+				ErrorLog:      slog.NewLogLogger(logger.Handler(), slog.LevelError),
+				ErrorHandling: promhttp.ContinueOnError,
 			},
-			status: exporter.Status,
-			now:    time.Now,
-			logger: logger,
-		})
-	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	go func() {
-		for range hup {
-			_ = reloader.reload(ctx) // logged by the reloader
-		}
-	}()
-
-	server := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second, // reading the request only, not the handler's work
-		IdleTimeout:       *idleTimeout,
-		// No WriteTimeout: it runs from the end of the request headers, so
-		// anything under --scrape.max-timeout would cut long scrapes.
-
-		// Requests end with the process: a scrape waiting on a slow upstream
-		// answers from cache at once when shutdown starts.
-		BaseContext: func(net.Listener) context.Context { return ctx },
-	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- web.ListenAndServe(server, toolkitFlags, logger) }()
-	select {
-	case err := <-serveErr:
-		if !errors.Is(err, http.ErrServerClosed) {
-			logger.Error("Error running HTTP server", "err", err)
-			return 1
-		}
-	case <-ctx.Done():
-		logger.Info("Shutting down")
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := server.Shutdown(shutdownCtx); err != nil {
-			logger.Error("Error shutting down HTTP server", "err", err)
-		}
-	}
-	return 0
+		}),
+		reloader: reloader,
+		config:   exporter.Config,
+		status:   exporter.Status,
+		version:  version.Info(),
+		demo:     *demo,
+		logger:   logger,
+	})
+	return serve(mux, toolkitFlags, *idleTimeout, reloader, logger)
 }

@@ -142,7 +142,7 @@ type RoomStatsConfig struct {
 // UnmarshalYAML sets defaults, decodes and validates a discovery block.
 func (d *DiscoveryConfig) UnmarshalYAML(node *yaml.Node) error {
 	*d = DiscoveryConfig{Interval: model.Duration(DefaultDiscoveryInterval), MaxQPS: DefaultDiscoveryMaxQPS, MaxPages: DefaultDiscoveryMaxPages, line: node.Line}
-	if err := decodeFields(node, d, "discovery"); err != nil {
+	if err := decodeFields(node, d, "discovery", "discovery"); err != nil {
 		return err
 	}
 	fail := func(key, format string, args ...any) error {
@@ -224,7 +224,7 @@ func (d *DiscoveryConfig) keeps(id, owner string, categories []int) bool {
 // UnmarshalYAML sets defaults, decodes and validates a room_info block.
 func (c *RoomInfoConfig) UnmarshalYAML(node *yaml.Node) error {
 	*c = RoomInfoConfig{Interval: model.Duration(DefaultRoomInfoInterval), MaxQPS: DefaultRoomInfoMaxQPS, line: node.Line}
-	if err := decodeFields(node, c, "room_info"); err != nil {
+	if err := decodeFields(node, c, "room_info", "room_info"); err != nil {
 		return err
 	}
 	return validateTask("room_info", node, c.Interval, c.MaxQPS, RoomInfoQPSLimit)
@@ -233,7 +233,7 @@ func (c *RoomInfoConfig) UnmarshalYAML(node *yaml.Node) error {
 // UnmarshalYAML sets defaults, decodes and validates a room_stats block.
 func (c *RoomStatsConfig) UnmarshalYAML(node *yaml.Node) error {
 	*c = RoomStatsConfig{Interval: model.Duration(DefaultRoomStatsInterval), MaxQPS: DefaultRoomStatsMaxQPS, line: node.Line}
-	if err := decodeFields(node, c, "room_stats"); err != nil {
+	if err := decodeFields(node, c, "room_stats", "room_stats"); err != nil {
 		return err
 	}
 	return validateTask("room_stats", node, c.Interval, c.MaxQPS, RoomStatsQPSLimit)
@@ -303,7 +303,7 @@ func Decode(r io.Reader) (*Config, error) {
 // UnmarshalYAML rejects unknown keys (yaml.v3 does not pass KnownFields to
 // custom unmarshalers) and decodes.
 func (c *Config) UnmarshalYAML(node *yaml.Node) error {
-	return decodeFields(node, c, "top level")
+	return decodeFields(node, c, "top level", "")
 }
 
 // UnmarshalYAML sets defaults, decodes and validates one app.
@@ -315,7 +315,7 @@ func (a *AppConfig) UnmarshalYAML(node *yaml.Node) error {
 		RequestTimeout:  model.Duration(DefaultRequestTimeout),
 		line:            node.Line,
 	}
-	if err := decodeFields(node, a, "app"); err != nil {
+	if err := decodeFields(node, a, "app", ""); err != nil {
 		return err
 	}
 	a.secretFileLine = keyLine(node, "secret_key_file")
@@ -348,7 +348,7 @@ func (a *AppConfig) UnmarshalYAML(node *yaml.Node) error {
 
 // UnmarshalYAML decodes and validates one room.
 func (r *RoomConfig) UnmarshalYAML(node *yaml.Node) error {
-	if err := decodeFields(node, r, "room"); err != nil {
+	if err := decodeFields(node, r, "room", roomContext(node)); err != nil {
 		return err
 	}
 	r.line = node.Line
@@ -489,10 +489,24 @@ type positionError struct {
 func (e *positionError) Error() string { return fmt.Sprintf("line %d: %v", e.line, e.err) }
 func (e *positionError) Unwrap() error { return e.err }
 
+// roomContext names a room in errors about its keys: by its id when the
+// mapping sets one.
+func roomContext(node *yaml.Node) string {
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		if k, v := node.Content[i], node.Content[i+1]; k.Value == "id" && v.Kind == yaml.ScalarNode && v.Value != "" {
+			return fmt.Sprintf("room %q", v.Value)
+		}
+	}
+	return "room"
+}
+
 // decodeFields decodes a mapping into the struct out points to, key by
 // key, so every error names its key and line. It also rejects unknown keys,
 // because yaml.v3 does not pass KnownFields on to custom unmarshalers.
-func decodeFields(node *yaml.Node, out any, what string) error {
+// what names the mapping in messages about its keys ("unknown key in
+// room"); context, when not empty, leads messages about their values
+// (`room "live-1": labels: ...`), as the block's own validation does.
+func decodeFields(node *yaml.Node, out any, what, context string) error {
 	if node.Kind != yaml.MappingNode {
 		return &positionError{line: node.Line, err: fmt.Errorf("%s must be a mapping, got %s", what, nodeKind(node))}
 	}
@@ -502,6 +516,9 @@ func decodeFields(node *yaml.Node, out any, what string) error {
 		if tag, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ","); tag != "" && tag != "-" {
 			fields[tag] = i
 		}
+	}
+	if context != "" {
+		context += ": "
 	}
 	seen := make(map[string]int, len(node.Content)/2)
 	for i := 0; i+1 < len(node.Content); i += 2 {
@@ -517,7 +534,7 @@ func decodeFields(node *yaml.Node, out any, what string) error {
 		if value.Kind == yaml.SequenceNode {
 			for j, item := range value.Content {
 				if item.ShortTag() == "!!null" { // yaml.v3 would drop it silently
-					return &positionError{line: item.Line, err: fmt.Errorf("%s[%d]: empty entry", key.Value, j)}
+					return &positionError{line: item.Line, err: fmt.Errorf("%s%s[%d]: empty entry", context, key.Value, j)}
 				}
 			}
 		}
@@ -528,12 +545,48 @@ func decodeFields(node *yaml.Node, out any, what string) error {
 			}
 			var te *yaml.TypeError
 			if errors.As(err, &te) {
-				err = fmt.Errorf("cannot use %s as %s", nodeKind(value), typeName(v.Field(idx).Type()))
+				path, line, msg := mismatch(value, v.Field(idx).Type())
+				return &positionError{line: line, err: fmt.Errorf("%s%s%s: %s", context, key.Value, path, msg)}
 			}
-			return &positionError{line: value.Line, err: fmt.Errorf("%s: %w", key.Value, err)}
+			return &positionError{line: value.Line, err: fmt.Errorf("%s%s: %w", context, key.Value, err)}
 		}
 	}
 	return nil
+}
+
+// mismatch finds, in a node yaml.v3 could not decode into a t, the node at
+// fault: for a mapping or a list, the first entry that does not decode
+// into t's element type, at any depth. It returns that node's path below
+// the key (": tier" for a mapping's entry, "[1]" for a list's, "" for the
+// node itself), its line, and what was found and expected there.
+func mismatch(n *yaml.Node, t reflect.Type) (path string, line int, msg string) {
+	switch {
+	case t.Kind() == reflect.Map && n.Kind == yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if !decodesAs(k, t.Key()) {
+				return "", k.Line, fmt.Sprintf("cannot use %s as a key", nodeKind(k))
+			}
+			if !decodesAs(v, t.Elem()) {
+				p, l, m := mismatch(v, t.Elem())
+				return ": " + k.Value + p, l, m
+			}
+		}
+	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
+		for i, item := range n.Content {
+			if !decodesAs(item, t.Elem()) {
+				p, l, m := mismatch(item, t.Elem())
+				return fmt.Sprintf("[%d]%s", i, p), l, m
+			}
+		}
+	}
+	return "", n.Line, fmt.Sprintf("cannot use %s as %s", nodeKind(n), typeName(t))
+}
+
+// decodesAs reports whether n decodes into a t without a type error.
+func decodesAs(n *yaml.Node, t reflect.Type) bool {
+	var te *yaml.TypeError
+	return !errors.As(n.Decode(reflect.New(t).Interface()), &te)
 }
 
 // nodeKind names what a YAML node holds, without echoing its value (which

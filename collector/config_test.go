@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -365,14 +366,19 @@ func TestLoadInvalid(t *testing.T) {
 			names: []string{"include", "line 7"},
 		},
 		{
+			file:  "discovery_categories_string.yml",
+			want:  `config testdata/config/discovery_categories_string.yml: line 10: discovery: categories[1]: cannot use a string as an integer`,
+			names: []string{"discovery", "categories[1]", "a string", "an integer", "line 10"},
+		},
+		{
 			file:  "discovery_max_qps_too_high.yml",
 			want:  `config testdata/config/discovery_max_qps_too_high.yml: line 7: discovery: max_qps must be in (0, 10], got 20`,
 			names: []string{"max_qps", "line 7"},
 		},
 		{
 			file:  "discovery_interval_negative.yml",
-			want:  `config testdata/config/discovery_interval_negative.yml: line 7: interval: not a valid duration string: "-1m"`,
-			names: []string{"interval", "line 7"},
+			want:  `config testdata/config/discovery_interval_negative.yml: line 7: discovery: interval: not a valid duration string: "-1m"`,
+			names: []string{"discovery", "interval", "line 7"},
 		},
 		{
 			file:  "discovery_max_rooms_zero.yml",
@@ -415,6 +421,16 @@ func TestLoadInvalid(t *testing.T) {
 			names: []string{"offline_backoff_max", "refresh_interval", "line 2"},
 		},
 		{
+			file:  "max_age_too_low.yml",
+			want:  `config testdata/config/max_age_too_low.yml: line 2: app "1400000001": max_age must be in [refresh_interval (1m), 1w], got 30s`,
+			names: []string{"max_age", "refresh_interval", "line 2"},
+		},
+		{
+			file:  "max_age_too_high.yml",
+			want:  `config testdata/config/max_age_too_high.yml: line 2: app "1400000001": max_age must be in [refresh_interval (40s), 1w], got 8d`,
+			names: []string{"max_age", "line 2", "8d"},
+		},
+		{
 			file:  "label_name_digit.yml",
 			want:  `config testdata/config/label_name_digit.yml: line 8: room "live-1002": invalid label name "1abc" (must match [a-zA-Z_][a-zA-Z0-9_]* and not start with __)`,
 			names: []string{"label name", `"1abc"`, "line 8"},
@@ -428,6 +444,11 @@ func TestLoadInvalid(t *testing.T) {
 			file:  "label_name_double_underscore.yml",
 			want:  `config testdata/config/label_name_double_underscore.yml: line 8: room "live-1002": invalid label name "__meta" (must match [a-zA-Z_][a-zA-Z0-9_]* and not start with __)`,
 			names: []string{"label name", `"__meta"`, "line 8"},
+		},
+		{
+			file:  "label_value_list.yml",
+			want:  `config testdata/config/label_value_list.yml: line 11: room "live-1002": labels: tier: cannot use a list as a string`,
+			names: []string{`room "live-1002"`, "labels: tier", "a list", "a string", "line 11"},
 		},
 		{
 			file:  "label_reserved_app.yml",
@@ -490,27 +511,67 @@ func TestLoadInvalid(t *testing.T) {
 	}
 }
 
+// TestDecodeTypeErrors: a value of the wrong type is reported where it
+// is, at any depth, with what was found and what was expected there, and
+// without echoing the value.
+func TestDecodeTypeErrors(t *testing.T) {
+	const head = `apps:
+  - sdkappid: 1400000001
+    region: china
+    identifier: admin
+    secret_key: ` + fixtureSecret + `
+`
+	for _, tc := range []struct {
+		settings string // lines of the app, from line 6
+		want     string
+	}{
+		{"rooms: [{id: r1, labels: {tier: [a]}}]", `line 6: room "r1": labels: tier: cannot use a list as a string`},
+		{"rooms: [{id: r1, labels: {tier: {a: b}}}]", `line 6: room "r1": labels: tier: cannot use a mapping as a string`},
+		{"rooms: [{id: r1, labels: [tier]}]", `line 6: room "r1": labels: cannot use a list as a mapping`},
+		{"rooms: [{labels: {tier: [a]}, id: r1}]", `line 6: room "r1": labels: tier: cannot use a list as a string`},
+		{"rooms: [{id: [r1]}]", `line 6: room: id: cannot use a list as a string`},
+		{"rooms: {id: r1}", `line 6: rooms: cannot use a mapping as a list`},
+		{"discovery: {categories: [1, " + fixtureSecret + "]}", `line 6: discovery: categories[1]: cannot use a string as an integer`},
+		{"discovery: {categories: 1}", `line 6: discovery: categories: cannot use a number as a list`},
+		{"discovery:\n      include:\n        - ^a\n        - [b]", `line 9: discovery: include[1]: cannot use a list as a string`},
+		{"discovery: {max_rooms: " + fixtureSecret + "}", `line 6: discovery: max_rooms: cannot use a string as an integer`},
+		{"room_info: {interval: [1m]}", `line 6: room_info: interval: cannot use a list as a duration (e.g. 40s)`},
+		{"room_stats: {max_qps: {a: 1}}", `line 6: room_stats: max_qps: cannot use a mapping as a number`},
+		{"max_qps: [1]", `line 6: max_qps: cannot use a list as a number`},
+	} {
+		in := head + "    " + tc.settings + "\n"
+		_, err := Decode(strings.NewReader(in))
+		if got := fmt.Sprint(err); got != tc.want {
+			t.Errorf("Decode(%q) = %v; want %q", in, err, tc.want)
+		}
+	}
+}
+
 // TestLoadDefaults checks the defaults that depend on other keys.
 func TestLoadDefaults(t *testing.T) {
 	for _, tc := range []struct {
 		settings        string
 		wantConcurrency int
 		wantBackoff     time.Duration
+		wantMaxAge      time.Duration
 	}{
-		{"", 25, 160 * time.Second},
-		{"max_qps: 1", 4, 160 * time.Second},
-		{"max_qps: 0.5", 4, 160 * time.Second},
-		{"max_qps: 16", 4, 160 * time.Second},
-		{"max_qps: 17", 5, 160 * time.Second}, // ceil(4.25)
-		{"max_qps: 50", 13, 160 * time.Second},
-		{"max_qps: 200", 50, 160 * time.Second},
-		{"max_concurrency: 0", 25, 160 * time.Second}, // 0 means the default
-		{"max_concurrency: 8", 8, 160 * time.Second},
-		{"max_concurrency: 1000", 1000, 160 * time.Second},
-		{"refresh_interval: 10s", 25, 40 * time.Second},
-		{"refresh_interval: 10s\n    offline_backoff_max: 10s", 25, 10 * time.Second},
-		{"offline_backoff_max: 1h", 25, time.Hour},
-		{"offline_backoff_max: 0s", 25, 160 * time.Second}, // 0 means the default
+		{"", 25, 160 * time.Second, 120 * time.Second},
+		{"max_qps: 1", 4, 160 * time.Second, 120 * time.Second},
+		{"max_qps: 0.5", 4, 160 * time.Second, 120 * time.Second},
+		{"max_qps: 16", 4, 160 * time.Second, 120 * time.Second},
+		{"max_qps: 17", 5, 160 * time.Second, 120 * time.Second}, // ceil(4.25)
+		{"max_qps: 50", 13, 160 * time.Second, 120 * time.Second},
+		{"max_qps: 200", 50, 160 * time.Second, 120 * time.Second},
+		{"max_concurrency: 0", 25, 160 * time.Second, 120 * time.Second}, // 0 means the default
+		{"max_concurrency: 8", 8, 160 * time.Second, 120 * time.Second},
+		{"max_concurrency: 1000", 1000, 160 * time.Second, 120 * time.Second},
+		{"refresh_interval: 10s", 25, 40 * time.Second, 30 * time.Second},
+		{"refresh_interval: 10s\n    offline_backoff_max: 10s", 25, 10 * time.Second, 30 * time.Second},
+		{"offline_backoff_max: 1h", 25, time.Hour, 120 * time.Second},
+		{"offline_backoff_max: 0s", 25, 160 * time.Second, 120 * time.Second}, // 0 means the default
+		{"max_age: 1h", 25, 160 * time.Second, time.Hour},
+		{"max_age: 0s", 25, 160 * time.Second, 120 * time.Second}, // 0 means the default
+		{"refresh_interval: 24h", 25, 96 * time.Hour, 72 * time.Hour},
 	} {
 		in := `apps:
   - sdkappid: 1400000001
@@ -526,9 +587,9 @@ func TestLoadDefaults(t *testing.T) {
 			continue
 		}
 		a := cfg.Apps[0]
-		if a.MaxConcurrency != tc.wantConcurrency || time.Duration(a.OfflineBackoffMax) != tc.wantBackoff {
-			t.Errorf("Decode(%q) = max_concurrency %d, offline_backoff_max %s; want %d, %s",
-				in, a.MaxConcurrency, a.OfflineBackoffMax, tc.wantConcurrency, model.Duration(tc.wantBackoff))
+		if a.MaxConcurrency != tc.wantConcurrency || time.Duration(a.OfflineBackoffMax) != tc.wantBackoff || time.Duration(a.MaxAge) != tc.wantMaxAge {
+			t.Errorf("Decode(%q) = max_concurrency %d, offline_backoff_max %s, max_age %s; want %d, %s, %s",
+				in, a.MaxConcurrency, a.OfflineBackoffMax, a.MaxAge, tc.wantConcurrency, model.Duration(tc.wantBackoff), model.Duration(tc.wantMaxAge))
 		}
 	}
 }

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tencent-live-exporter/tencent_live_exporter/internal/childproc"
+)
+
+func TestBinaryConfigCheck(t *testing.T) {
+	f := newFakeApp(t, 1400000301)
+	dir, _ := configDir(t, f)
+	for _, c := range []struct {
+		name   string
+		config string
+		want   string // in the output; empty: must succeed
+	}{
+		{"good", appYAML("live", f, keyFileRel, "max_qps: 20", "room-1", "{id: room-2, labels: {streamer: bob}}"), "Config file is ok"},
+		{"max_qps out of range", appYAML("live", f, keyFileRel, "max_qps: 500", "room-1"), "max_qps must be in (0, 200], got 500"},
+		{"unknown key", appYAML("live", f, keyFileRel, "refresh_intervall: 1m", "room-1"), `unknown key "refresh_intervall" in app`},
+		{"unknown region", strings.Replace(appYAML("live", f, keyFileRel, "", "room-1"), "endpoint: "+f.URL, "region: mars", 1), `unknown region "mars"`},
+		{"both secrets", appYAML("live", f, keyFileRel+"\n    secret_key: "+f.key, "", "room-1"), "at most one of secret_key and secret_key_file may be set"},
+		{"missing key file", appYAML("live", f, "secret_key_file: secrets/missing.key", "", "room-1"), "secret_key_file"},
+		{"duplicate room", appYAML("live", f, keyFileRel, "", "room-1", "room-1"), `duplicate room id "room-1"`},
+		{"reserved label", appYAML("live", f, keyFileRel, "", "{id: room-1, labels: {app: x}}"), `label name "app" is reserved`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".yml")
+			writeFile(t, path, "apps:\n"+c.config)
+			p := childproc.Start(t, t.TempDir(), exporterBinary(t), "--config.check", "--config.file="+path)
+			select {
+			case <-p.Done():
+			case <-time.After(startTimeout):
+				t.Fatalf("--config.check still running after %s", startTimeout)
+			}
+			out := p.Out.String()
+			if good := c.name == "good"; good != (p.Err() == nil) {
+				t.Errorf("--config.check: exit %v; want success %v\n%s", p.Err(), good, out)
+			}
+			// logfmt escapes the quotes of the error message.
+			if !strings.Contains(out, c.want) && !strings.Contains(out, strings.ReplaceAll(c.want, `"`, `\"`)) {
+				t.Errorf("--config.check output does not contain %q:\n%s", c.want, out)
+			}
+			assertNoSecret(t, []string{f.key}, map[string]string{"--config.check output": out})
+		})
+	}
+}
+
+// TestBinaryMissingConfig: a first run without a configuration file says
+// how to give one, or to try --demo; a missing secret_key_file does not
+// get that hint, since the configuration file itself was found.
+func TestBinaryMissingConfig(t *testing.T) {
+	hints := []string{"--config.file=PATH", "examples/config.yml", "--demo"}
+	for _, args := range [][]string{nil, {"--config.check"}, {"--config.file=nowhere/config.yml"}} {
+		out, err := runToExit(t, args...)
+		if err == nil {
+			t.Errorf("%q without a config file: exit 0; want an error", args)
+		}
+		for _, want := range hints {
+			if !strings.Contains(out, want) {
+				t.Errorf("%q without a config file: output lacks %q:\n%s", args, want, out)
+			}
+		}
+	}
+	f := newFakeApp(t, 1400000601)
+	_, configPath := configDir(t, f)
+	writeFile(t, configPath, "apps:\n"+appYAML("live", f, "secret_key_file: secrets/missing.key", "", "room-1"))
+	out, err := runToExit(t, "--config.file="+configPath)
+	if err == nil || !strings.Contains(out, "secret_key_file") || strings.Contains(out, "--demo") {
+		t.Errorf("missing secret_key_file: exit %v; want an error naming secret_key_file without the first-run hint:\n%s", err, out)
+	}
+}
