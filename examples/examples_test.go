@@ -386,6 +386,7 @@ func TestRules(t *testing.T) {
 	for _, name := range []string{
 		"TencentLiveExporterDown",
 		"TencentLiveAppAuthFailing",
+		"TencentLiveCommandDenied",
 		"TencentLiveUpstreamErrorRateHigh",
 		"TencentLiveRoomDataStale",
 		"TencentLiveQuotaNearLimit",
@@ -545,6 +546,7 @@ func TestAlertmanagerConfig(t *testing.T) {
 	routes := []routeTest{
 		{"tencent-live-pager", []string{"alertname=TencentLiveExporterDown", "severity=critical"}},
 		{"tencent-live-pager", []string{"alertname=TencentLiveAppAuthFailing", "severity=critical", "app=prod-live"}},
+		{"tencent-live-tickets", []string{"alertname=TencentLiveCommandDenied", "severity=warning", "app=prod-live", "command=get_room_stats"}},
 		{"tencent-live-tickets", []string{"alertname=TencentLiveUpstreamErrorRateHigh", "severity=warning", "app=prod-live", "command=get_member_list", "code=60007"}},
 		{"tencent-live-tickets", []string{"alertname=TencentLiveRoomDataStale", "severity=warning", "app=prod-live", "room=live-1001"}},
 		{"tencent-live-tickets", []string{"alertname=TencentLiveQuotaNearLimit", "severity=warning", "app=prod-live", "command=get_member_list"}},
