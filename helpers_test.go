@@ -349,12 +349,12 @@ func checkRooms(t *testing.T, m scrapeResult, app string, want map[string]roomSt
 		check("tencent_live_room_exists", w.exists)
 		ts, ok := m.get(t, "tencent_live_room_last_success_timestamp_seconds", "app", app, "room", room)
 		switch {
-		case w.up == 1 && !ok:
-			t.Errorf("room %s: no last success timestamp after a success", room)
-		case w.up == 1 && (ts < float64(time.Now().Add(-time.Hour).Unix()) || ts > float64(time.Now().Add(time.Minute).Unix())):
+		case w.members >= 0 && !ok:
+			t.Errorf("room %s: no last success timestamp after a member count", room)
+		case w.members >= 0 && (ts < float64(time.Now().Add(-time.Hour).Unix()) || ts > float64(time.Now().Add(time.Minute).Unix())):
 			t.Errorf("room %s: last success timestamp %g is not about now", room, ts)
-		case w.up == 0 && w.members < 0 && ok:
-			t.Errorf("room %s: last success timestamp %g but it never succeeded", room, ts)
+		case w.members < 0 && ok:
+			t.Errorf("room %s: last success timestamp %g but it never had a member count", room, ts)
 		}
 	}
 }

@@ -58,7 +58,7 @@ type landingError struct {
 // README's troubleshooting section says what to do.
 var errorMeanings = map[string]string{
 	"60007":   "the command's frequency limit: another client shares its quota",
-	"60010":   "the identifier is not an App administrator",
+	"60010":   "not allowed: the identifier is not an App administrator, or the plan lacks the feature",
 	"60011":   "the app's frequency limit over all commands",
 	"70001":   "UserSig expired; the exporter signs a new one",
 	"70009":   "signature rejected: wrong secret key or sdkappid",
@@ -78,6 +78,7 @@ type landingCommand struct {
 	LimiterQPS  string // empty when the limiter runs at max_qps
 	Percent     int    // calls/s as a share of max_qps
 	Hot         bool   // above 90 % of max_qps, as TencentLiveQuotaNearLimit
+	Denied      bool   // not accepted: backing off, as tencent_live_command_up 0
 }
 
 func (p *landingPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -102,6 +103,7 @@ func (p *landingPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				Command:     c.Command,
 				CallsPerSec: strconv.FormatFloat(c.CallsPerSec, 'f', 1, 64),
 				MaxQPS:      strconv.FormatFloat(c.MaxQPS, 'f', -1, 64),
+				Denied:      !c.Up,
 			}
 			if c.LimiterQPS > 0 && c.LimiterQPS < c.MaxQPS {
 				lc.LimiterQPS = strconv.FormatFloat(c.LimiterQPS, 'f', 1, 64)
@@ -147,6 +149,7 @@ th, td { border: 1px solid #d0d7de; padding: 0.3em 0.6em; text-align: left; vert
 th { background: #f6f8fa; }
 td.num { text-align: right; }
 .up { background: #2da44e; color: #fff; font-weight: 600; }
+.denied { color: #cf222e; }
 .down { background: #cf222e; color: #fff; font-weight: 600; }
 .hot { color: #cf222e; font-weight: 600; }
 ul.commands { margin: 0; padding-left: 0; list-style: none; }
@@ -179,7 +182,7 @@ code { font-size: 0.95em; }
 <td class="num deferred">{{.Deferred}}</td>
 <td><ul class="commands">
 {{- range .Commands}}
-<li data-command="{{.Command}}"{{if .Hot}} class="hot"{{end}}><code>{{.Command}}</code>: {{.CallsPerSec}} of {{.MaxQPS}} calls/s ({{.Percent}} %){{if .LimiterQPS}}, held back to {{.LimiterQPS}} after rate-limit answers{{end}}</li>
+<li data-command="{{.Command}}"{{if .Hot}} class="hot"{{end}}><code>{{.Command}}</code>: {{.CallsPerSec}} of {{.MaxQPS}} calls/s ({{.Percent}} %){{if .LimiterQPS}}, held back to {{.LimiterQPS}} after rate-limit answers{{end}}{{if .Denied}}, <strong class="denied" data-state="denied">not accepted: backing off</strong>{{end}}</li>
 {{- end}}
 </ul></td>
 {{with .LastError}}<td class="error" data-code="{{.Code}}"><code>{{.Command}}</code> code <strong>{{.Code}}</strong>{{if .Meaning}} <span class="meaning">({{.Meaning}})</span>{{end}}{{if .RequestID}}, request id <code class="request-id">{{.RequestID}}</code>{{end}}, at {{.Time}} ({{.Ago}} ago)</td>{{else}}<td class="error muted">none</td>{{end}}

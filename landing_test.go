@@ -28,7 +28,8 @@ func TestLandingPage(t *testing.T) {
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	status := []collector.AppStatus{
 		{Name: "live", Up: true, Rooms: 120, Deferred: 3, Commands: []collector.CommandStatus{
-			{Command: "get_member_list", CallsPerSec: 19.5, MaxQPS: 20, LimiterQPS: 20},
+			{Command: "get_member_list", Up: true, CallsPerSec: 19.5, MaxQPS: 20, LimiterQPS: 20},
+			{Command: "get_room_stats", Up: false, CallsPerSec: 0, MaxQPS: 50, LimiterQPS: 50},
 		}},
 		{Name: `<script>alert("x")</script>`, Up: false, Rooms: 7,
 			LastError: &collector.ErrorStatus{Command: "get_member_list", Code: "70009", RequestID: `req-"1"`, Time: now.Add(-90 * time.Second)},
@@ -54,6 +55,7 @@ func TestLandingPage(t *testing.T) {
 			`<a href="/metrics">Metrics</a>`,
 			`<tr data-app="live">`, `data-state="up"`, `<td class="num rooms">120</td>`, `<td class="num deferred">3</td>`,
 			`<li data-command="get_member_list" class="hot"><code>get_member_list</code>: 19.5 of 20 calls/s (97 %)</li>`,
+			`<li data-command="get_room_stats"><code>get_room_stats</code>: 0.0 of 50 calls/s (0 %), <strong class="denied" data-state="denied">not accepted: backing off</strong></li>`,
 			`&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;`, `data-state="down"`,
 			`data-code="70009"`, `<strong>70009</strong> <span class="meaning">(signature rejected: wrong secret key or sdkappid)</span>, request id <code class="request-id">req-&#34;1&#34;</code>, at 2026-05-01T11:58:30Z (1m30s ago)`,
 			`0.3 of 100 calls/s (0 %), held back to 50.0 after rate-limit answers`,
