@@ -50,8 +50,8 @@ func TestBinaryMetrics(t *testing.T) {
 			"room-b":       {56, 1, 1},
 			"room-zero":    {0, 1, 1},
 			"room-big":     {2500, 1, 1},
-			"room-gone":    {-1, 1, 0}, // queried: it does not exist
-			"room-offline": {-1, 1, 1}, // queried: not a live room
+			"room-gone":    {-1, 1, 0},  // queried: it does not exist
+			"room-offline": {-1, 1, 1},  // queried: not a live room
 			"room-flaky":   {-1, 0, -1}, // failed once, never answered yet
 			"room-502":     {-1, 0, -1},
 		})
