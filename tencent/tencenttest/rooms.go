@@ -71,6 +71,49 @@ type Room struct {
 	Stats        RoomCounters // non-zero: answered exactly; zero: the fake's own counters, grown with the audience (see the package doc)
 	FreezeStats  bool         // the fake's own counters stop growing while set
 	StatsRawBody string       // like RawBody, for get_room_stats
+
+	// Seats, answered by get_seat_list: one entry per seat, Index being
+	// the position. An empty Account is an empty seat.
+	Seats               []Seat
+	EmptySeatsOmitted   bool   // an empty seat has no Member_Account at all, instead of ""
+	SeatAccountsNumeric bool   // send integer-literal accounts as bare JSON numbers
+	SeatsRawBody        string // like RawBody, for get_seat_list
+}
+
+// Seat is one seat of a Room.
+type Seat struct {
+	Account string // who sits on it; "" = empty
+	Locked  bool   // IsTakenDisabled
+}
+
+// seatListResponse is get_seat_list's Response.
+type seatListResponse struct {
+	SeatList []seatEntry `json:"SeatList"`
+}
+
+type seatEntry struct {
+	Index           int             `json:"Index"`
+	Account         json.RawMessage `json:"Member_Account,omitempty"`
+	IsTakenDisabled bool            `json:"IsTakenDisabled"`
+	IsVideoDisabled bool            `json:"IsVideoDisabled"`
+	IsAudioDisabled bool            `json:"IsAudioDisabled"`
+}
+
+// seatList is the Response of get_seat_list.
+func (r *Room) seatList() seatListResponse {
+	resp := seatListResponse{SeatList: make([]seatEntry, len(r.Seats))}
+	for i, seat := range r.Seats {
+		e := seatEntry{Index: i, IsTakenDisabled: seat.Locked}
+		switch {
+		case seat.Account == "" && r.EmptySeatsOmitted:
+		case r.SeatAccountsNumeric && isIntegerLiteral(seat.Account):
+			e.Account = json.RawMessage(seat.Account)
+		default:
+			e.Account = stringJSON(seat.Account)
+		}
+		resp.SeatList[i] = e
+	}
+	return resp
 }
 
 // RoomCounters are the cumulative counters of get_room_stats.
@@ -94,6 +137,7 @@ func (f *Fake) SetRoom(id string, r Room) {
 	if r.Category != nil {
 		r.Category = append(make([]int, 0, len(r.Category)), r.Category...)
 	}
+	r.Seats = slices.Clone(r.Seats)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	now := f.elapsed()
@@ -194,6 +238,8 @@ func (r *Room) rawBody(cmd command) string {
 		return r.InfoRawBody
 	case cmdRoomStats:
 		return r.StatsRawBody
+	case cmdSeatList:
+		return r.SeatsRawBody
 	}
 	return r.RawBody
 }
