@@ -79,8 +79,9 @@ func startDemo(logger *slog.Logger) (*demo, error) {
     discovery: {interval: 15s, include: ['^live-']}
     room_info: {interval: 1m}
     room_stats: {interval: %s}
+    room_seats: {interval: %s}
     rooms:
-%s`, demoSDKAppID, d.server.URL, demoIdentifier, key, demoStep, demoStep, rooms.String())
+%s`, demoSDKAppID, d.server.URL, demoIdentifier, key, demoStep, demoStep, demoStep, rooms.String())
 
 	d.move(time.Now())
 	d.wg.Add(1)
@@ -109,7 +110,8 @@ func (d *demo) move(now time.Time) {
 		members := int(r.base + r.swing*math.Sin(phase))
 		d.server.SetRoom(r.id, tencenttest.Room{
 			MemberCount: members, Name: r.streamer + "'s live", Owner: r.streamer,
-			Category: []int{1 + i%3}, ViewCount: int64(members) * 3, MaxMemberCount: 10000, MaxSeatCount: 8,
+			Category: []int{1 + i%3}, ViewCount: int64(members) * 3, MaxMemberCount: 10000, MaxSeatCount: 4,
+			Seats: demoSeats(r, now),
 		})
 	}
 	// Pop-up room n lives from n x demoPopupLife/demoPopups for demoPopupLife.
@@ -131,6 +133,28 @@ func (d *demo) move(now time.Time) {
 	if now.Unix()/int64(demoStep.Seconds())%4 == 0 {
 		d.server.FailNext("live-flaky", 100001, 1)
 	}
+}
+
+// demoHostAway is how long, of every demoHostCycle, bob's host leaves the
+// stage: dead air for TencentLiveRoomDeadAir to find.
+const (
+	demoHostCycle = 3 * time.Minute
+	demoHostAway  = time.Minute
+)
+
+// demoSeats are a room's four seats at now: the host on one (not always
+// seat 0), a guest, a locked seat; bob steps off now and then.
+func demoSeats(r demoRoom, now time.Time) []tencenttest.Seat {
+	seats := []tencenttest.Seat{{}, {Account: "guest-" + r.streamer}, {}, {Locked: true}}
+	host := 0
+	if r.streamer == "carol" {
+		host = 2 // the host is not always on seat 0
+	}
+	away := r.streamer == "bob" && now.UnixNano()%int64(demoHostCycle) < int64(demoHostAway)
+	if !away {
+		seats[host].Account = r.streamer
+	}
+	return seats
 }
 
 // Config returns the demo's configuration, decoded like a file.

@@ -16,6 +16,7 @@ type taskKind int
 
 const (
 	taskMembers taskKind = iota // get_member_list: the room's member count
+	taskSeats                   // get_seat_list: who is on stage
 	taskStats                   // get_room_stats: engagement counters
 	taskInfo                    // get_room_info: capacity, seats, type
 	numRoomTaskKinds
@@ -75,9 +76,28 @@ var commands = [numTaskKinds]commandSpec{
 		},
 		owners: primaryOwners,
 	},
+	taskSeats: {
+		name:     tencent.CommandGetSeatList,
+		priority: 1,
+		enabled:  func(ac *AppConfig) bool { return ac.RoomSeats != nil },
+		interval: func(ac *AppConfig) time.Duration { return time.Duration(ac.RoomSeats.Interval) },
+		maxQPS: func(ac *AppConfig) float64 {
+			if ac.RoomSeats == nil {
+				return DefaultRoomSeatsMaxQPS
+			}
+			return ac.RoomSeats.MaxQPS
+		},
+		concurrency: latencyConcurrency,
+		sources:     []int{sourceSeats},
+		fetch: func(ctx context.Context, rt *appRuntime, c *tencent.Client, t *task) (func(time.Time), error) {
+			list, err := c.GetSeatList(ctx, t.room.id)
+			return func(now time.Time) { rt.applySeatsLocked(t.room, list, now) }, err
+		},
+		owners: optionalOwners,
+	},
 	taskStats: {
 		name:     tencent.CommandGetRoomStats,
-		priority: 2,
+		priority: 3,
 		enabled:  func(ac *AppConfig) bool { return ac.RoomStats != nil },
 		interval: func(ac *AppConfig) time.Duration { return time.Duration(ac.RoomStats.Interval) },
 		maxQPS: func(ac *AppConfig) float64 {
@@ -96,7 +116,7 @@ var commands = [numTaskKinds]commandSpec{
 	},
 	taskInfo: {
 		name:     tencent.CommandGetRoomInfo,
-		priority: 3,
+		priority: 4,
 		enabled:  func(ac *AppConfig) bool { return ac.RoomInfo != nil },
 		interval: func(ac *AppConfig) time.Duration { return time.Duration(ac.RoomInfo.Interval) },
 		maxQPS: func(ac *AppConfig) float64 {
@@ -115,7 +135,7 @@ var commands = [numTaskKinds]commandSpec{
 	},
 	taskDiscovery: {
 		name:     tencent.CommandGetRoomList,
-		priority: 1,
+		priority: 2,
 		enabled:  func(ac *AppConfig) bool { return ac.Discovery != nil },
 		interval: func(ac *AppConfig) time.Duration { return time.Duration(ac.Discovery.Interval) },
 		maxQPS: func(ac *AppConfig) float64 {

@@ -37,8 +37,8 @@ const (
 	UpstreamQPSLimit = 200.0
 	// MaxQPSTotalLimit bounds max_qps_total: the documented limits of the
 	// service's commands added up (get_member_list 200, get_room_info 200,
-	// get_room_stats 100, get_room_list 10).
-	MaxQPSTotalLimit = 510.0
+	// get_room_stats 100, get_room_list 10) and get_seat_list (200).
+	MaxQPSTotalLimit = 710.0
 	// MaxConcurrencyLimit bounds max_concurrency: far above any need.
 	MaxConcurrencyLimit = 1000
 	// latencyAllowance sizes the default concurrency: enough requests in
@@ -82,6 +82,7 @@ type AppConfig struct {
 	Discovery         *DiscoveryConfig `yaml:"discovery,omitempty"`
 	RoomInfo          *RoomInfoConfig  `yaml:"room_info,omitempty"`
 	RoomStats         *RoomStatsConfig `yaml:"room_stats,omitempty"`
+	RoomSeats         *RoomSeatsConfig `yaml:"room_seats,omitempty"`
 
 	line           int // where the app starts in the file, for errors
 	secretFileLine int // where secret_key_file is set
@@ -102,7 +103,12 @@ const (
 	DefaultRoomStatsInterval = 60 * time.Second
 	DefaultRoomStatsMaxQPS   = 50.0
 	// RoomStatsQPSLimit is get_room_stats' documented limit per app.
-	RoomStatsQPSLimit = 100.0
+	RoomStatsQPSLimit        = 100.0
+	DefaultRoomSeatsInterval = 60 * time.Second
+	MinRoomSeatsInterval     = time.Second
+	DefaultRoomSeatsMaxQPS   = 50.0
+	// RoomSeatsQPSLimit is get_seat_list's documented limit per app.
+	RoomSeatsQPSLimit = 200.0
 	// MaxTaskInterval bounds the intervals of the per-command blocks.
 	MaxTaskInterval = 24 * time.Hour
 )
@@ -133,6 +139,15 @@ type RoomInfoConfig struct {
 // RoomStatsConfig fetches each room's engagement counters with
 // get_room_stats.
 type RoomStatsConfig struct {
+	Interval model.Duration `yaml:"interval"`
+	MaxQPS   float64        `yaml:"max_qps"`
+
+	line int
+}
+
+// RoomSeatsConfig fetches who sits on each room's seats with
+// get_seat_list.
+type RoomSeatsConfig struct {
 	Interval model.Duration `yaml:"interval"`
 	MaxQPS   float64        `yaml:"max_qps"`
 
@@ -237,6 +252,18 @@ func (c *RoomStatsConfig) UnmarshalYAML(node *yaml.Node) error {
 		return err
 	}
 	return validateTask("room_stats", node, c.Interval, c.MaxQPS, RoomStatsQPSLimit)
+}
+
+// UnmarshalYAML sets defaults, decodes and validates a room_seats block.
+func (c *RoomSeatsConfig) UnmarshalYAML(node *yaml.Node) error {
+	*c = RoomSeatsConfig{Interval: model.Duration(DefaultRoomSeatsInterval), MaxQPS: DefaultRoomSeatsMaxQPS, line: node.Line}
+	if err := decodeFields(node, c, "room_seats", "room_seats"); err != nil {
+		return err
+	}
+	if c.Interval > 0 && c.Interval < model.Duration(MinRoomSeatsInterval) {
+		return &positionError{line: keyLine(node, "interval"), err: fmt.Errorf("room_seats: interval must be at least %s, got %s", model.Duration(MinRoomSeatsInterval), c.Interval)}
+	}
+	return validateTask("room_seats", node, c.Interval, c.MaxQPS, RoomSeatsQPSLimit)
 }
 
 func validateTask(block string, node *yaml.Node, interval model.Duration, maxQPS, limit float64) error {

@@ -352,12 +352,12 @@ func TestLoadInvalid(t *testing.T) {
 		},
 		{
 			file:  "max_qps_total_too_high.yml",
-			want:  `config testdata/config/max_qps_total_too_high.yml: line 2: app "1400000001": max_qps_total must be in (0, 510] when set, got 600`,
-			names: []string{"max_qps_total", "line 2", "600"},
+			want:  `config testdata/config/max_qps_total_too_high.yml: line 2: app "1400000001": max_qps_total must be in (0, 710] when set, got 800`,
+			names: []string{"max_qps_total", "line 2", "800"},
 		},
 		{
 			file:  "max_qps_total_negative.yml",
-			want:  `config testdata/config/max_qps_total_negative.yml: line 2: app "1400000001": max_qps_total must be in (0, 510] when set, got -1`,
+			want:  `config testdata/config/max_qps_total_negative.yml: line 2: app "1400000001": max_qps_total must be in (0, 710] when set, got -1`,
 			names: []string{"max_qps_total", "line 2", "-1"},
 		},
 		{
@@ -399,6 +399,16 @@ func TestLoadInvalid(t *testing.T) {
 			file:  "room_stats_max_qps_too_high.yml",
 			want:  `config testdata/config/room_stats_max_qps_too_high.yml: line 7: room_stats: max_qps must be in (0, 100], got 101`,
 			names: []string{"room_stats", "max_qps", "line 7"},
+		},
+		{
+			file:  "room_seats_interval_short.yml",
+			want:  `config testdata/config/room_seats_interval_short.yml: line 7: room_seats: interval must be at least 1s, got 500ms`,
+			names: []string{"room_seats", "interval", "line 7"},
+		},
+		{
+			file:  "room_seats_max_qps_too_high.yml",
+			want:  `config testdata/config/room_seats_max_qps_too_high.yml: line 7: room_seats: max_qps must be in (0, 200], got 250`,
+			names: []string{"room_seats", "max_qps", "line 7"},
 		},
 		{
 			file:  "room_stats_interval_zero.yml",
@@ -631,6 +641,9 @@ func TestLoadDiscovery(t *testing.T) {
 	}
 	if time.Duration(a.RoomStats.Interval) != DefaultRoomStatsInterval || a.RoomStats.MaxQPS != DefaultRoomStatsMaxQPS {
 		t.Errorf("room_stats = %+v; want the defaults", a.RoomStats)
+	}
+	if s := a.RoomSeats; s == nil || time.Duration(s.Interval) != DefaultRoomSeatsInterval || s.MaxQPS != DefaultRoomSeatsMaxQPS {
+		t.Errorf("room_seats = %+v; want the defaults (60s, 50)", s)
 	}
 }
 

@@ -321,6 +321,9 @@ func (rt *appRuntime) applyLocked(u *appUpdate, descs *roomDescs, labels [][]*dt
 		if ac.Discovery == nil {
 			r.discovered, r.missed = false, 0 // a configured room the listing had shown
 		}
+		if !rt.sourceOn[sourceSeats] {
+			r.seats = nil // nothing refreshes them any more
+		}
 		if !r.discovered && !rt.sched.enabled[taskInfo] {
 			r.meta = nil // nothing says what it is any more
 		}

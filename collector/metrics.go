@@ -185,6 +185,7 @@ type roomDescs struct {
 	exists      *roomFamily
 	lastSuccess *roomFamily
 	stats       [numStats]*roomFamily
+	seats       [numSeatFamilies]*roomFamily
 }
 
 // roomFamily is one family of room series: its exposition header, and its
@@ -227,6 +228,23 @@ var statsFamilies = [numStats]struct{ name, help string }{
 	{"gift_senders_total", "Distinct accounts that sent gifts in the room since it was created (TotalUniqueGiftSenders from get_room_stats)."},
 }
 
+// The get_seat_list families, in the order of roomDescs.seats.
+const (
+	famSeats = iota
+	famSeatsTaken
+	famSeatsLocked
+	famOwnerOnSeat
+	numSeatFamilies
+)
+
+// seatFamilies name and describe the get_seat_list families.
+var seatFamilies = [numSeatFamilies]struct{ name, help string }{
+	{"seats", "Seats the room has (entries of get_seat_list)."},
+	{"seats_taken", "Seats of the room with someone on them (get_seat_list)."},
+	{"seats_locked", "Seats of the room that cannot be taken (IsTakenDisabled in get_seat_list)."},
+	{"owner_on_seat", "Whether the room's owner (Owner_Account from the listing or get_room_info) sits on any seat (get_seat_list): 1 or 0; absent while the owner is unknown."},
+}
+
 func newRoomDescs(cfg *Config) *roomDescs {
 	var extra []string
 	for _, a := range cfg.Apps {
@@ -243,8 +261,13 @@ func newRoomDescs(cfg *Config) *roomDescs {
 	for i, f := range statsFamilies {
 		stats[i] = newRoomFamily(f.name, counter, f.help+" Up to room_stats.interval old.", labels)
 	}
+	var seats [numSeatFamilies]*roomFamily
+	for i, f := range seatFamilies {
+		seats[i] = newRoomFamily(f.name, gauge, f.help+" Up to room_seats.interval old.", labels)
+	}
 	return &roomDescs{
 		stats: stats,
+		seats: seats,
 		extra: extra,
 		members: newRoomFamily("members", gauge,
 			"People in the room (MemberCount) from the last successful answer, which may be up to refresh_interval old (see the last success timestamp). Absent while the room does not exist or is not a live room.",

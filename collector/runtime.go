@@ -64,11 +64,13 @@ type room struct {
 	meta     *roomMeta  // nil until a listing or get_room_info said something
 	stats    *roomStats // nil until get_room_stats answers, and after the room ended
 	hasStats bool       // stats are served: answered within their maximum age
+	seats    *roomSeats // nil until get_seat_list answers, and once expired or ended
 
 	// Built once per change, served by every scrape.
 	snapshot      atomic.Pointer[roomSnapshot] // members, up, exists, last success
 	metaSnapshot  atomic.Pointer[roomSnapshot] // info, capacity, creation, views
 	statsSnapshot atomic.Pointer[roomSnapshot] // engagement counters
+	seatsSnapshot atomic.Pointer[roomSnapshot] // seats
 }
 
 // roomMeta is what get_room_list and get_room_info say of a room.

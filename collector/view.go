@@ -259,6 +259,7 @@ const (
 	sourceMembers = iota // get_member_list
 	sourceMeta           // get_room_list and get_room_info
 	sourceStats          // get_room_stats
+	sourceSeats          // get_seat_list
 	numSources
 )
 
@@ -273,6 +274,7 @@ var roomSources = [numSources]struct {
 	sourceMeta: {func(r *room) *roomSnapshot { return r.metaSnapshot.Load() }, []int{
 		famInfo: infoLabelSet, famMaxMembers: idLabelSet, famMaxSeats: idLabelSet, famCreated: idLabelSet, famViews: idLabelSet}},
 	sourceStats: {func(r *room) *roomSnapshot { return r.statsSnapshot.Load() }, slices.Repeat([]int{roomLabelSet}, numStats)},
+	sourceSeats: {func(r *room) *roomSnapshot { return r.seatsSnapshot.Load() }, slices.Repeat([]int{roomLabelSet}, numSeatFamilies)},
 }
 
 // sourceEnabled reports whether a command enabled in an app fills source
