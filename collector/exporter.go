@@ -321,8 +321,10 @@ func (rt *appRuntime) applyLocked(u *appUpdate, descs *roomDescs, labels [][]*dt
 		if ac.Discovery == nil {
 			r.discovered, r.missed = false, 0 // a configured room the listing had shown
 		}
-		if !rt.sourceOn[sourceSeats] {
-			r.seats = nil // nothing refreshes them any more
+		for src, on := range rt.sourceOn {
+			if !on && src != sourceMeta { // metadata: below, as listings may have set it
+				roomSources[src].drop(rt, r) // nothing refreshes it any more
+			}
 		}
 		if !r.discovered && !rt.sched.enabled[taskInfo] {
 			r.meta = nil // nothing says what it is any more

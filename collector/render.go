@@ -117,39 +117,21 @@ func (rt *appRuntime) expireLocked(now time.Time) {
 		return
 	}
 	ages := rt.maxAges()
-	membersAge, statsAge, metaAge, seatsAge := ages[sourceMembers], ages[sourceStats], ages[sourceMeta], ages[sourceSeats]
 	// A value set after this scan expires no sooner than the shortest age
 	// from now: the next scan is due by then at the latest.
-	next := now.Add(min(membersAge, statsAge, metaAge, seatsAge))
+	next := now.Add(slices.Min(ages[:]))
 	for _, r := range rt.order {
 		changed := false
-		if r.hasCount {
-			if at := r.lastSuccess.Add(membersAge); now.Before(at) {
-				next = minTime(next, at)
-			} else {
-				r.hasCount, r.attempted, r.up, changed = false, true, false, true
+		for src, s := range roomSources {
+			read, ok := s.readAt(r)
+			if !ok {
+				continue
 			}
-		}
-		if r.hasStats {
-			if at := r.stats.at.Add(statsAge); now.Before(at) {
+			if at := read.Add(ages[src]); now.Before(at) {
 				next = minTime(next, at)
 			} else {
-				r.hasStats, changed = false, true
-			}
-		}
-		if r.seats != nil {
-			if at := r.seats.at.Add(seatsAge); now.Before(at) {
-				next = minTime(next, at)
-			} else {
-				r.seats, changed = nil, true
-			}
-		}
-		if m := r.meta; m != nil && m.known {
-			if at := m.refreshed.Add(metaAge); now.Before(at) {
-				next = minTime(next, at)
-			} else {
-				r.meta, changed = nil, true
-				rt.infoGen++
+				s.drop(rt, r)
+				changed = true
 			}
 		}
 		if changed {
