@@ -83,6 +83,7 @@ type AppConfig struct {
 	RoomInfo          *RoomInfoConfig  `yaml:"room_info,omitempty"`
 	RoomStats         *RoomStatsConfig `yaml:"room_stats,omitempty"`
 	RoomSeats         *RoomSeatsConfig `yaml:"room_seats,omitempty"`
+	Webhook           *WebhookConfig   `yaml:"webhook,omitempty"`
 
 	line           int // where the app starts in the file, for errors
 	secretFileLine int // where secret_key_file is set
@@ -152,6 +153,76 @@ type RoomSeatsConfig struct {
 	MaxQPS   float64        `yaml:"max_qps"`
 
 	line int
+}
+
+// Defaults and limits of the webhook block.
+const (
+	DefaultReconcileInterval = 10 * time.Minute
+	// MaxWebhookTokenLength is the longest token Tencent accepts.
+	MaxWebhookTokenLength = 128
+)
+
+// WebhookConfig receives the app's Live webhook callbacks (see the
+// --callback.* flags): events apply at once, and discovery sweeps slow to
+// reconcile_interval while they arrive.
+type WebhookConfig struct {
+	Token             config.Secret  `yaml:"token,omitempty"`
+	TokenFile         string         `yaml:"token_file,omitempty"`
+	ReconcileInterval model.Duration `yaml:"reconcile_interval"`
+	// AllowUnsigned accepts callbacks without a Sign: only behind a
+	// network path that nobody else can reach.
+	AllowUnsigned bool `yaml:"allow_unsigned,omitempty"`
+
+	line, tokenFileLine int
+}
+
+// UnmarshalYAML sets defaults, decodes and validates a webhook block.
+func (c *WebhookConfig) UnmarshalYAML(node *yaml.Node) error {
+	*c = WebhookConfig{ReconcileInterval: model.Duration(DefaultReconcileInterval), line: node.Line}
+	if err := decodeFields(node, c, "webhook", "webhook"); err != nil {
+		return err
+	}
+	c.tokenFileLine = keyLine(node, "token_file")
+	set := 0
+	for _, on := range []bool{c.Token != "", c.TokenFile != "", c.AllowUnsigned} {
+		if on {
+			set++
+		}
+	}
+	switch {
+	case set == 0:
+		return &positionError{line: c.line, err: errors.New("webhook: one of token, token_file and allow_unsigned: true must be set (an unsigned receiver accepts anybody's events)")}
+	case set > 1:
+		return &positionError{line: c.line, err: errors.New("webhook: at most one of token, token_file and allow_unsigned may be set")}
+	case len(c.Token) > MaxWebhookTokenLength:
+		return &positionError{line: keyLine(node, "token"), err: fmt.Errorf("webhook: token must be 1 to %d characters, got %d", MaxWebhookTokenLength, len(c.Token))}
+	case c.ReconcileInterval <= 0 || c.ReconcileInterval > model.Duration(MaxTaskInterval):
+		return &positionError{line: keyLine(node, "reconcile_interval"), err: fmt.Errorf("webhook: reconcile_interval must be in (0s, %s], got %s", model.Duration(MaxTaskInterval), c.ReconcileInterval)}
+	}
+	return nil
+}
+
+// loadWebhookTokens reads every webhook token_file, relative to dir.
+func (c *Config) loadWebhookTokens(dir string) error {
+	for _, a := range c.Apps {
+		w := a.Webhook
+		if w == nil || w.TokenFile == "" {
+			continue
+		}
+		if !filepath.IsAbs(w.TokenFile) {
+			w.TokenFile = filepath.Join(dir, w.TokenFile)
+		}
+		data, err := os.ReadFile(w.TokenFile)
+		if err != nil {
+			return fmt.Errorf("line %d: app %q: webhook: token_file: %w", w.tokenFileLine, a.Name, err)
+		}
+		token := strings.TrimSpace(string(data))
+		if token == "" || len(token) > MaxWebhookTokenLength {
+			return fmt.Errorf("line %d: app %q: webhook: token_file %s must hold 1 to %d characters", w.tokenFileLine, a.Name, w.TokenFile, MaxWebhookTokenLength)
+		}
+		w.Token = config.Secret(token)
+	}
+	return nil
 }
 
 // UnmarshalYAML sets defaults, decodes and validates a discovery block.
@@ -297,6 +368,9 @@ func Load(path string) (*Config, error) {
 	}
 	cfg, err := Decode(bytes.NewReader(data))
 	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := cfg.loadWebhookTokens(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	if err := cfg.loadSecrets(filepath.Dir(path)); err != nil {
@@ -497,6 +571,11 @@ func (c *Config) String() string {
 		cp := *a
 		if cp.SecretKeyFile != "" {
 			cp.SecretKey = "" // read from the file; show the path only
+		}
+		if w := cp.Webhook; w != nil && w.TokenFile != "" {
+			wc := *w
+			wc.Token = ""
+			cp.Webhook = &wc
 		}
 		shown.Apps[i] = &cp
 	}

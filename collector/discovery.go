@@ -249,6 +249,7 @@ func (rt *appRuntime) removeRoomsLocked(rooms []*room) {
 func (rt *appRuntime) removeRoomLocked(r *room) {
 	r.removed = true
 	delete(rt.rooms, r.id)
+	rt.inst.heartbeatInterrupts.DeleteLabelValues(rt.name, r.id)
 	for k := range r.tasks {
 		rt.sched.remove(&r.tasks[k])
 	}

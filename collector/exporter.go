@@ -266,6 +266,7 @@ func (rt *appRuntime) applyLocked(u *appUpdate, descs *roomDescs, labels [][]*dt
 	rt.backoffMax = time.Duration(ac.OfflineBackoffMax)
 	rt.maxAge = time.Duration(ac.MaxAge)
 	rt.disc.cfg = ac.Discovery
+	rt.webhook = ac.Webhook
 	rt.health.settle = 2 * max(rt.refresh, rt.transientDelay())
 	if u.newCreds {
 		rt.gen++

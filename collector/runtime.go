@@ -165,6 +165,8 @@ type appRuntime struct {
 	nextExpiry    time.Time // when the next room value gets older than its maximum age
 	sweep         task      // the discovery task
 	disc          discoveryState
+	webhook       *WebhookConfig // nil: no callbacks for the app
+	lastEvent     time.Time      // when the last verified callback was applied
 	shardIndex    int
 	shardCount    int
 	progress      chan struct{} // closed and replaced whenever a fetch completes
@@ -306,7 +308,7 @@ func (rt *appRuntime) nextLocked(now time.Time) (*task, time.Duration) {
 		}
 		wait = idleAt.Sub(now)
 	}
-	wait = min(wait, rt.nextExpiry.Sub(now))
+	wait = min(wait, rt.nextExpiry.Sub(now), rt.paceSweepLocked(now))
 	t, next := rt.sched.next(now, func(k taskKind, inFlight int) (bool, time.Duration) {
 		return rt.health.ready(k, inFlight, rt.sched.inFlightN, now)
 	})
@@ -387,6 +389,9 @@ func (rt *appRuntime) complete(t *task, gen uint64, err error, started time.Time
 	}
 	current := gen == rt.gen // answered with the credentials configured now
 	interval := rt.sched.interval[t.kind]
+	if t.kind == taskDiscovery {
+		interval = rt.discoveryIntervalLocked(now) // slower while webhook events arrive
+	}
 	t.lastAttempt = started
 	defer func() {
 		if r != nil && r.removed {

@@ -481,6 +481,10 @@ func (v appView) collect(ch chan<- prometheus.Metric) {
 	name, up := rt.name, rt.health.up
 	discovery, listed, skipped, lastSweep := rt.disc.cfg != nil, rt.disc.listed, rt.disc.skipped, rt.disc.lastSweep
 	enabled := rt.sched.enabled
+	lastEvent := rt.lastEvent
+	if rt.webhook == nil {
+		lastEvent = time.Time{}
+	}
 	var commandUp [numTaskKinds]bool
 	for k := range commandUp {
 		commandUp[k] = rt.health.commandUp(taskKind(k))
@@ -492,6 +496,9 @@ func (v appView) collect(ch chan<- prometheus.Metric) {
 		if !lastSweep.IsZero() {
 			ch <- prometheus.MustNewConstMetric(discoveryLastSuccessDesc, prometheus.GaugeValue, float64(lastSweep.UnixNano())/1e9, name)
 		}
+	}
+	if !lastEvent.IsZero() {
+		ch <- prometheus.MustNewConstMetric(webhookLastAcceptedDesc, prometheus.GaugeValue, float64(lastEvent.UnixNano())/1e9, name)
 	}
 	ch <- prometheus.MustNewConstMetric(appUpDesc, prometheus.GaugeValue, boolToFloat(up), name)
 	for k, c := range commands {
