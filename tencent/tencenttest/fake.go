@@ -202,6 +202,8 @@ type Fake struct {
 	arrivalsAll  window
 	inFlight     int
 	stats        Stats
+
+	callbacks callbacks // the webhook callbacks it posts (see SetCallbackTarget)
 }
 
 // failKey names a FailNextCommand injection.

@@ -139,14 +139,20 @@ func (f *Fake) SetRoom(id string, r Room) {
 	}
 	r.Seats = slices.Clone(r.Seats)
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	now := f.elapsed()
 	st, ok := f.rooms[id]
+	var before *Room
 	if !ok {
 		st = &roomState{created: f.now().Unix(), settled: now}
 		f.rooms[id] = st
+	} else {
+		prev := st.room
+		before = &prev
 	}
 	st.set(r, now)
+	cbs := f.changeCallbacks(id, before, st, f.now())
+	f.mu.Unlock()
+	f.queueCallbacks(cbs)
 }
 
 // DeleteRoom forgets room id: it then answers 100004 to every command,
@@ -154,8 +160,25 @@ func (f *Fake) SetRoom(id string, r Room) {
 // room, whose counters start from zero.
 func (f *Fake) DeleteRoom(id string) {
 	f.mu.Lock()
+	st, ok := f.rooms[id]
 	delete(f.rooms, id)
+	var body map[string]any
+	if ok {
+		now := f.now()
+		c := st.stats(f.elapsed())
+		body = map[string]any{
+			"Operator_Account": st.room.Owner, "RoomId": id, "EventType": "DestroyByUser", "EventTime": now.UnixMilli(),
+			"RoomInfo": st.roomInfoBody(id, now),
+			"Statistic": map[string]int64{
+				"TotalViewers": c.TotalViewers, "TotalGiftsSent": c.TotalGiftsSent, "TotalGiftCoins": c.TotalGiftCoins,
+				"TotalUniqueGiftSenders": c.TotalUniqueGiftSenders, "TotalLikesReceived": c.TotalLikesReceived,
+			},
+		}
+	}
 	f.mu.Unlock()
+	if ok {
+		f.postCallback(CallbackRoomDestroyed, body)
+	}
 }
 
 // roomState is a room as the fake keeps it: the Room last set, and what
