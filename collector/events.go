@@ -9,10 +9,16 @@ import (
 )
 
 // webhookQuiet is how long after the last accepted event discovery keeps
-// to reconcile_interval; then it sweeps at discovery.interval again, as if
-// there were no webhook (the callback URL or the network path may be
-// broken).
+// to reconcile_interval (or for reconcile_interval, if shorter); then it
+// sweeps at discovery.interval again, as if there were no webhook (the
+// callback URL or the network path may be broken).
 const webhookQuiet = 5 * time.Minute
+
+// quietAfterLocked is when, without another event, sweeps go back to
+// discovery.interval.
+func (rt *appRuntime) quietAfterLocked() time.Time {
+	return rt.lastEvent.Add(min(webhookQuiet, time.Duration(rt.webhook.ReconcileInterval)))
+}
 
 // Results of ApplyEvent, as in tencent_live_webhook_requests_total.
 const (
@@ -236,7 +242,7 @@ func memberCauseLabel(s string) string {
 // while webhook events arrive, discovery.interval otherwise.
 func (rt *appRuntime) discoveryIntervalLocked(now time.Time) time.Duration {
 	d := rt.sched.interval[taskDiscovery]
-	if rt.webhook != nil && !rt.lastEvent.IsZero() && now.Sub(rt.lastEvent) < webhookQuiet {
+	if rt.webhook != nil && !rt.lastEvent.IsZero() && now.Before(rt.quietAfterLocked()) {
 		return max(d, time.Duration(rt.webhook.ReconcileInterval))
 	}
 	return d
@@ -248,7 +254,7 @@ func (rt *appRuntime) paceSweepLocked(now time.Time) time.Duration {
 	if rt.webhook == nil || rt.lastEvent.IsZero() || rt.sweep.outcome != outcomeOK {
 		return forever
 	}
-	quietAt := rt.lastEvent.Add(webhookQuiet)
+	quietAt := rt.quietAfterLocked()
 	if now.Before(quietAt) {
 		return quietAt.Sub(now)
 	}
