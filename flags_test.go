@@ -48,6 +48,12 @@ func TestBinaryDemo(t *testing.T) {
 		v, ok := m.get(t, "tencent_live_room_seats", "app", "demo", "room", "live-1002")
 		return ok && v == 4
 	})
+	// The demo's fake posts signed callbacks to the receiver it runs.
+	waitFor(t, e.Process, waitTimeout, "the demo's webhook callbacks", func() bool {
+		_, m = e.scrape(t)
+		v, ok := m.get(t, "tencent_live_webhook_requests_total", "app", "demo", "command", "Live.CallbackAfterMemberStateChanged", "result", "ok")
+		return ok && v > 0
+	})
 }
 
 // TestBinaryDemoConfigFile: --config.check checks the file even with

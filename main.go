@@ -108,6 +108,12 @@ func run() int {
 		}
 		defer d.Close()
 		loadConfig = d.Config
+		if *callbackAddr == "" {
+			*callbackAddr = d.callbackAddr // the demo shows the receiver too
+		}
+		// Callbacks start flowing at the demo's next step, by when the
+		// receiver listens.
+		d.StartCallbacks(*callbackPath)
 	}
 
 	cfg, err := loadConfig()
