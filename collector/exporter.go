@@ -327,7 +327,7 @@ func (rt *appRuntime) applyLocked(u *appUpdate, descs *roomDescs, labels [][]*dt
 				roomSources[src].drop(rt, r) // nothing refreshes it any more
 			}
 		}
-		if !r.discovered && !rt.sched.enabled[taskInfo] {
+		if !r.discovered && !roomCommandFills(rt.sched.enabled, sourceMeta) {
 			r.meta = nil // nothing says what it is any more
 		}
 		if r.meta != nil && r.meta.known {

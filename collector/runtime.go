@@ -411,7 +411,7 @@ func (rt *appRuntime) complete(t *task, gen uint64, err error, started time.Time
 			t.outcome, t.backoff = outcomeOK, 0
 			t.due = started.Add(interval)
 			if !spec.primary && r != nil && r.exists == existsNo {
-				rt.sched.dueNow(&r.tasks[taskMembers], now) // a room that ended answers again: is it back?
+				rt.sched.dueNow(&r.tasks[primaryKind], now) // a room that ended answers again: is it back?
 			}
 		} else {
 			rt.roomFactLocked(r, class)
@@ -424,7 +424,7 @@ func (rt *appRuntime) complete(t *task, gen uint64, err error, started time.Time
 	case ownerTaskBackoff, ownerHint:
 		rt.taskBackoffLocked(t, started, interval)
 		if spec.owners[class] == ownerHint {
-			rt.sched.dueNow(&r.tasks[taskMembers], now)
+			rt.sched.dueNow(&r.tasks[primaryKind], now)
 		}
 		if current {
 			rt.health.commandAnswered(t.kind, now)
