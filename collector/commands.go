@@ -59,7 +59,8 @@ type commandSpec struct {
 	// fetch calls the command for a task. apply stores a successful
 	// answer; it runs under the runtime's lock.
 	fetch func(ctx context.Context, rt *appRuntime, c *tencent.Client, t *task) (apply func(now time.Time), err error)
-	// owners says who owns each class of answer (see outcomePolicy).
+	// owners says who owns each class of answer (primaryOwners or
+	// optionalOwners).
 	owners [numAnswerClasses]owner
 }
 
