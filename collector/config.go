@@ -84,6 +84,9 @@ type AppConfig struct {
 	RoomStats         *RoomStatsConfig `yaml:"room_stats,omitempty"`
 	RoomSeats         *RoomSeatsConfig `yaml:"room_seats,omitempty"`
 	Webhook           *WebhookConfig   `yaml:"webhook,omitempty"`
+	// Shard pins the app to one shard (--shard.index), overriding the
+	// hash: for a big app that needs a process to itself.
+	Shard *int `yaml:"shard,omitempty"`
 
 	line           int // where the app starts in the file, for errors
 	secretFileLine int // where secret_key_file is set
@@ -496,6 +499,8 @@ func (a *AppConfig) validate() error {
 		return fmt.Errorf("request_timeout must be in (0s, %s], got %s", model.Duration(MaxRequestTimeout), a.RequestTimeout)
 	case a.OfflineBackoffMax < a.RefreshInterval || a.OfflineBackoffMax > model.Duration(MaxOfflineBackoffMax):
 		return fmt.Errorf("offline_backoff_max must be in [refresh_interval (%s), %s], got %s", a.RefreshInterval, model.Duration(MaxOfflineBackoffMax), a.OfflineBackoffMax)
+	case a.Shard != nil && *a.Shard < 0:
+		return fmt.Errorf("shard must be at least 0, got %d", *a.Shard)
 	case a.MaxAge < a.RefreshInterval || a.MaxAge > model.Duration(MaxMaxAge):
 		return fmt.Errorf("max_age must be in [refresh_interval (%s), %s], got %s", a.RefreshInterval, model.Duration(MaxMaxAge), a.MaxAge)
 	case len(a.Rooms) == 0 && a.Discovery == nil:

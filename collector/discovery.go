@@ -148,7 +148,6 @@ func (rt *appRuntime) rankLocked(read []tencent.RoomSummary, candidates int, tru
 		summary *tencent.RoomSummary // nil: a watched room read does not show
 		room    *room                // nil: not watched
 		score   float64
-		other   bool // another shard's
 	}
 	var ranked []candidate
 	seen := make(map[string]bool, len(read))
@@ -161,8 +160,6 @@ func (rt *appRuntime) rankLocked(read []tencent.RoomSummary, candidates int, tru
 				continue
 			}
 			c.room, c.score = r, c.score*(1+rankHysteresis)
-		} else {
-			c.other = !InShard(rt.key.sdkAppID, s.RoomID, rt.shardIndex, rt.shardCount)
 		}
 		ranked = append(ranked, c)
 	}
@@ -185,7 +182,7 @@ func (rt *appRuntime) rankLocked(read []tencent.RoomSummary, candidates int, tru
 	var added, dropped []*room
 	for i, c := range ranked {
 		switch {
-		case i < d.MaxRooms && c.room == nil && !c.other:
+		case i < d.MaxRooms && c.room == nil:
 			r := rt.addRoomLocked(c.summary.RoomID, nil, now)
 			r.discovered = true
 			rt.setListingLocked(r, *c.summary, now)
@@ -195,8 +192,6 @@ func (rt *appRuntime) rankLocked(read []tencent.RoomSummary, candidates int, tru
 			dropped = append(dropped, c.room)
 		}
 	}
-	// An out-of-shard room ranks like any other, so each shard watches its
-	// part of the app-wide top max_rooms; it counts as skipped nowhere.
 	rt.removeRoomsLocked(dropped)
 	if len(added) > 0 {
 		rt.setOrderLocked(append(slices.Clone(rt.order), added...))

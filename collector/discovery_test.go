@@ -62,10 +62,10 @@ room_info: {interval: 1h}`))
 			strings.Count(exposition(t, e, "tencent_live_room_info"), `type="Live"`) == 2
 	})
 	scrape(t, e, 2*time.Second)
-	want := `# HELP tencent_live_app_rooms Number of rooms watched for the app by this exporter (its shard).
+	want := `# HELP tencent_live_app_rooms Number of rooms watched for the app by this exporter (on the shard that owns the app).
 # TYPE tencent_live_app_rooms gauge
 tencent_live_app_rooms{app="app"} 2
-# HELP tencent_live_discovery_rooms Rooms the last successful get_room_list sweep listed that pass the discovery filters, before the max_rooms cap (the same on every shard).
+# HELP tencent_live_discovery_rooms Rooms the last successful get_room_list sweep listed that pass the discovery filters, before the max_rooms cap.
 # TYPE tencent_live_discovery_rooms gauge
 tencent_live_discovery_rooms{app="app"} 2
 # HELP tencent_live_discovery_rooms_skipped Rooms that pass the discovery filters but are not watched because of max_rooms (the lowest ViewCount first).

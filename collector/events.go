@@ -24,7 +24,7 @@ func (rt *appRuntime) quietAfterLocked() time.Time {
 const (
 	EventOK       = "ok"        // the event changed what this exporter serves
 	EventIgnored  = "ignored"   // verified and counted, about nothing this exporter watches
-	EventNotOwned = "not_owned" // a room of another shard
+	EventNotOwned = "not_owned" // an app another shard owns
 )
 
 // WebhookApp is what a callback receiver needs to check an app's
@@ -126,15 +126,11 @@ func (rt *appRuntime) applyEventLocked(ev *tencent.Event, now time.Time) string 
 }
 
 // eventRoomCreatedLocked watches a room the instant it is created, when
-// discovery would: it passes the filters, belongs to this shard and fits
-// max_rooms. Its tasks are due at once; its metadata is the event's.
+// discovery would: it passes the filters and fits max_rooms. Its tasks are due at once; its metadata is the event's.
 func (rt *appRuntime) eventRoomCreatedLocked(ev *tencent.Event, now time.Time) string {
 	d := rt.disc.cfg
 	if d == nil || ev.Room == nil || !d.keeps(ev.RoomID, ev.Room.Owner, ev.Room.Category) {
 		return EventIgnored
-	}
-	if !InShard(rt.key.sdkAppID, ev.RoomID, rt.shardIndex, rt.shardCount) {
-		return EventNotOwned
 	}
 	watched := 0
 	for _, o := range rt.order {

@@ -10,11 +10,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"maps"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -32,11 +30,20 @@ var ErrClosed = errors.New("exporter closed")
 type Options struct {
 	Logger    *slog.Logger
 	UserAgent string // sent upstream, e.g. "tencent_live_exporter/1.0.0"
-	// ShardCount and ShardIndex split every app's rooms among ShardCount
-	// exporters by a hash of SDKAppID and room id; each takes 1/ShardCount
-	// of every limit. ShardCount 0 or 1 means no sharding.
+	// ShardCount and ShardIndex split the apps among ShardCount
+	// exporters: each app belongs to exactly one, chosen by AppShard or by
+	// its shard: pin, which polls it at its full limits and serves its
+	// series; the others make no call for it. ShardCount 0 or 1 means no
+	// sharding.
 	ShardCount int
 	ShardIndex int
+}
+
+// OtherApp is a configured app another shard owns.
+type OtherApp struct {
+	Name     string
+	SDKAppID uint64
+	Shard    int // its owner
 }
 
 // Exporter keeps one long-lived runtime per configured app and exposes
@@ -55,6 +62,7 @@ type Exporter struct {
 	cfg      *Config
 	runtimes map[runtimeKey]*appRuntime
 	order    []*appRuntime        // configuration order
+	others   []OtherApp           // apps other shards own, in configuration order
 	gates    map[uint64]*appGates // by SDKAppID: the quota is per app and outlives runtimes
 }
 
@@ -88,26 +96,21 @@ func New(cfg *Config, opts Options) (*Exporter, error) {
 	return e, nil
 }
 
-// InShard reports whether a room belongs to shard index of count.
-func InShard(sdkAppID uint64, roomID string, index, count int) bool {
-	if count <= 1 {
-		return true
+// ownerOf is the shard that owns app ac: its shard pin, or AppShard.
+func (e *Exporter) ownerOf(ac *AppConfig) int {
+	if ac.Shard != nil {
+		return *ac.Shard
 	}
-	h := fnv.New64a()
-	h.Write([]byte(strconv.FormatUint(sdkAppID, 10)))
-	h.Write([]byte{0})
-	h.Write([]byte(roomID))
-	return h.Sum64()%uint64(count) == uint64(index)
+	return AppShard(ac.SDKAppID, e.opts.ShardCount)
 }
 
 // commandLimits are an app's per-command ceilings for this exporter.
 // Every command has a gate, configured or not, so that a later
 // configuration can turn a command on without a new set of gates.
 func (e *Exporter) commandLimits(ac *AppConfig) map[string]float64 {
-	n := float64(e.opts.ShardCount)
 	limits := make(map[string]float64, len(commands))
 	for _, c := range commands {
-		limits[c.name] = c.maxQPS(ac) / n
+		limits[c.name] = c.maxQPS(ac)
 	}
 	return limits
 }
@@ -121,7 +124,7 @@ type appUpdate struct {
 	signer   *tencent.Signer
 	newCreds bool
 	client   *tencent.Client
-	rooms    []RoomConfig // this shard's rooms
+	rooms    []RoomConfig
 }
 
 // ApplyConfig reconciles the running apps with cfg. An app (an SDKAppID
@@ -139,12 +142,20 @@ func (e *Exporter) ApplyConfig(cfg *Config) error {
 
 	updates := make([]*appUpdate, 0, len(cfg.Apps))
 	seen := make(map[runtimeKey]bool, len(cfg.Apps))
+	var others []OtherApp
 	for _, ac := range cfg.Apps {
 		key := keyOf(ac)
 		if seen[key] {
 			return fmt.Errorf("app %q: another app has the same sdkappid and endpoint", ac.Name)
 		}
 		seen[key] = true
+		if ac.Shard != nil && *ac.Shard >= e.opts.ShardCount {
+			return fmt.Errorf("line %d: app %q: shard: %d, but there are %d shards (--shard.count)", ac.line, ac.Name, *ac.Shard, e.opts.ShardCount)
+		}
+		if owner := e.ownerOf(ac); owner != e.opts.ShardIndex {
+			others = append(others, OtherApp{Name: ac.Name, SDKAppID: ac.SDKAppID, Shard: owner})
+			continue // another shard polls it: no runtime, no call, no series here
+		}
 		u := &appUpdate{ac: ac, rt: e.runtimes[key]}
 		if u.rt == nil {
 			u.fresh = true
@@ -153,7 +164,6 @@ func (e *Exporter) ApplyConfig(cfg *Config) error {
 				gates = newAppGates(e.commandLimits(ac))
 			}
 			u.rt = newRuntime(key, gates, e.inst)
-			u.rt.shardIndex, u.rt.shardCount = e.opts.ShardIndex, e.opts.ShardCount
 		}
 		u.rt.mu.Lock()
 		u.signer, u.newCreds = u.rt.signer, u.rt.cfg == nil || !u.rt.cfg.sameCredentials(ac)
@@ -166,11 +176,7 @@ func (e *Exporter) ApplyConfig(cfg *Config) error {
 			return fmt.Errorf("app %q: %w", ac.Name, err)
 		}
 		u.client = client
-		for _, rc := range ac.Rooms {
-			if InShard(ac.SDKAppID, rc.ID, e.opts.ShardIndex, e.opts.ShardCount) {
-				u.rooms = append(u.rooms, rc)
-			}
-		}
+		u.rooms = ac.Rooms
 		updates = append(updates, u)
 	}
 
@@ -195,7 +201,7 @@ func (e *Exporter) ApplyConfig(cfg *Config) error {
 	gates := maps.Clone(e.gates)
 	for _, u := range updates {
 		limits := e.commandLimits(u.ac)
-		u.rt.gates.setLimits(limits, u.ac.MaxQPSTotal/float64(e.opts.ShardCount))
+		u.rt.gates.setLimits(limits, u.ac.MaxQPSTotal)
 		gates[u.ac.SDKAppID] = u.rt.gates
 		labels := descs.labelPairs(u.ac.Name, u.rooms)
 		u.rt.mu.Lock()
@@ -212,7 +218,7 @@ func (e *Exporter) ApplyConfig(cfg *Config) error {
 	for _, rt := range retired {
 		e.retiring.Go(rt.wait)
 	}
-	e.cfg, e.runtimes, e.order, e.gates = cfg, runtimes, order, gates
+	e.cfg, e.runtimes, e.order, e.others, e.gates = cfg, runtimes, order, others, gates
 	for _, ac := range cfg.Apps {
 		if ac.Webhook != nil && ac.Webhook.AllowUnsigned {
 			e.logger.Warn("Webhook callbacks of this app are accepted unsigned: anybody who can reach the receiver can change its rooms; set a token", "app", ac.Name)

@@ -36,19 +36,23 @@ var (
 		[]string{appLabel, commandLabel}, nil)
 	appMaxQPSDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(namespace, "app", "max_qps"),
-		"Configured ceiling of calls per second of one upstream command for the app, this exporter's share (max_qps for get_member_list, divided among shards).",
+		"Configured ceiling of calls per second of one upstream command for the app (max_qps for get_member_list, the command block's max_qps for the others), on the shard that owns the app.",
 		[]string{appLabel, commandLabel}, nil)
 	appLimiterQPSDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(namespace, "app", "limiter_qps"),
 		"Current ceiling of calls per second of one upstream command; below max_qps for a while after frequency-limit answers (60007 for the command, 60011 for the whole app).",
 		[]string{appLabel, commandLabel}, nil)
+	appOwnedDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "app", "owned"),
+		"Whether this exporter (shard) owns the app: 1 here, 0 on every other shard. Exactly one shard owns each app: sum by (app) is 1.",
+		[]string{appLabel}, nil)
 	appRoomsDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(namespace, "app", "rooms"),
-		"Number of rooms watched for the app by this exporter (its shard).",
+		"Number of rooms watched for the app by this exporter (on the shard that owns the app).",
 		[]string{appLabel}, nil)
 	discoveryRoomsDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(namespace, "discovery", "rooms"),
-		"Rooms the last successful get_room_list sweep listed that pass the discovery filters, before the max_rooms cap (the same on every shard).",
+		"Rooms the last successful get_room_list sweep listed that pass the discovery filters, before the max_rooms cap.",
 		[]string{appLabel}, nil)
 	discoverySkippedDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(namespace, "discovery", "rooms_skipped"),

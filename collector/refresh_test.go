@@ -1,9 +1,9 @@
 package collector
 
 import (
+	"fmt"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -168,57 +168,65 @@ func TestReloadKeepsDropsAndAdds(t *testing.T) {
 	compareGolden(t, e, "reload", "tencent_live_room_members", "tencent_live_scrape_errors_total", "tencent_live_app_rooms")
 }
 
-func TestShardsCoverEveryRoomOnce(t *testing.T) {
-	const shards, rooms = 3, 3000
-	ids := roomIDs("room", rooms)
-	perShard := make([]int, shards)
-	for _, id := range ids {
-		owners := 0
-		for i := range shards {
-			if InShard(testSDKAppID, id, i, shards) {
-				owners++
-				perShard[i]++
+// Shards own whole apps: each app belongs to exactly one shard, which
+// polls all its rooms at the app's full max_qps; the others make no call
+// for it and serve none of its series, only tencent_live_app_owned 0.
+func TestShardsOwnWholeApps(t *testing.T) {
+	const shards = 3
+	srvs := make([]*tencenttest.Server, 4)
+	var apps []string
+	for a := range srvs {
+		id := uint64(testSDKAppID + a)
+		srvs[a] = tencenttest.NewServer(tencenttest.Options{SDKAppID: id, Identifier: testIdentifier, SecretKey: testKey, RateLimit: 30})
+		t.Cleanup(srvs[a].Close)
+		withRooms(srvs[a], roomIDs("room", 20), tencenttest.Room{MemberCount: 1})
+		apps = append(apps, appYAMLWithID(id, fmt.Sprintf("app%d", a), srvs[a].URL, testKey, "max_qps: 30\nrefresh_interval: 1h", roomIDs("room", 20)...))
+	}
+	owners := make(map[string][]int)
+	for i := range shards {
+		e := newExporter(t, Options{ShardCount: shards, ShardIndex: i}, apps...)
+		scrape(t, e, 30*time.Second)
+		out := exposition(t, e, "tencent_live_app_owned", "tencent_live_app_max_qps")
+		for a := range srvs {
+			name := fmt.Sprintf("app%d", a)
+			switch {
+			case strings.Contains(out, `tencent_live_app_owned{app="`+name+`"} 1`):
+				owners[name] = append(owners[name], i)
+				if !strings.Contains(out, `tencent_live_app_max_qps{app="`+name+`",command="get_member_list"} 30`) {
+					t.Errorf("shard %d owns %s but not at its full max_qps:\n%s", i, name, out)
+				}
+			case !strings.Contains(out, `tencent_live_app_owned{app="`+name+`"} 0`):
+				t.Errorf("shard %d says nothing of %s:\n%s", i, name, out)
 			}
 		}
-		if owners != 1 {
-			t.Fatalf("room %s is in %d shards; want exactly 1", id, owners)
+		for _, st := range e.Status() {
+			if st.Owned != (st.Shard == i) {
+				t.Errorf("shard %d: status of %s: owned %v, shard %d", i, st.Name, st.Owned, st.Shard)
+			}
 		}
 	}
-	for i, n := range perShard {
-		if n < rooms/shards*8/10 {
-			t.Errorf("shard %d holds %d of %d rooms; want a fair share", i, n, rooms)
+	for a, srv := range srvs {
+		name := fmt.Sprintf("app%d", a)
+		if len(owners[name]) != 1 || owners[name][0] != AppShard(uint64(testSDKAppID+a), shards) {
+			t.Errorf("%s owned by shards %v; want exactly AppShard's", name, owners[name])
+		}
+		stats := srv.Stats()
+		for _, id := range roomIDs("room", 20) {
+			if n := stats.CallsByRoom[id]; n != 1 {
+				t.Errorf("%s: room %s fetched %d times by the shards; want 1, by its owner", name, id, n)
+			}
 		}
 	}
-
-	// Three shard exporters against one app: together they fetch every
-	// room exactly once and stay under the app's max_qps.
-	srv := newFake(t, 30)
-	withRooms(srv, ids[:150], tencenttest.Room{MemberCount: 1})
-	total, qps := 0.0, 0.0
-	var wg sync.WaitGroup
-	for i := range shards {
-		e := newExporter(t, Options{ShardCount: shards, ShardIndex: i}, appYAML("app", srv.URL, testKey, "max_qps: 30\nrefresh_interval: 1h", ids[:150]...))
-		total += testutil.ToFloat64(appGauge(e, appRoomsDesc, "app"))
-		qps += e.gates[testSDKAppID].commands[tencent.CommandGetMemberList].qps()
-		wg.Go(func() { scrape(t, e, 30*time.Second) })
+	// A pin overrides the hash, and must name a shard that exists.
+	pinned := appYAMLWithID(testSDKAppID, "app0", srvs[0].URL, testKey, "shard: 2", "room-0")
+	if e := newExporter(t, Options{ShardCount: shards, ShardIndex: 2}, pinned); len(e.order) != 1 {
+		t.Error("shard 2 does not own the app pinned to it")
 	}
-	wg.Wait()
-	if total != 150 {
-		t.Errorf("shards watch %v rooms in all; want 150", total)
+	if _, err := New(mustDecode(t, appYAMLWithID(testSDKAppID, "app0", srvs[0].URL, testKey, "shard: 3", "r")), Options{ShardCount: 3}); err == nil ||
+		!strings.Contains(err.Error(), "shard: 3, but there are 3 shards") {
+		t.Errorf("pin to shard 3 of 3: %v; want an error naming it", err)
 	}
-	if qps != 30 {
-		t.Errorf("shards' ceilings add up to %v; want max_qps 30", qps)
-	}
-	stats := srv.Stats()
-	for _, id := range ids[:150] {
-		if n := stats.CallsByRoom[id]; n != 1 {
-			t.Errorf("room %s fetched %d times by the shards; want 1", id, n)
-		}
-	}
-	if stats.RateLimited != 0 || stats.MaxPerSecond > 30 {
-		t.Errorf("shards together: %d answers 60007, max %d calls in a second; want 0 and <= 30", stats.RateLimited, stats.MaxPerSecond)
-	}
-	if _, err := New(mustDecode(t, appYAML("app", srv.URL, testKey, "", "r")), Options{ShardCount: 2, ShardIndex: 2}); err == nil {
+	if _, err := New(mustDecode(t, appYAML("app", srvs[0].URL, testKey, "", "r")), Options{ShardCount: 2, ShardIndex: 2}); err == nil {
 		t.Errorf("New with shard index 2 of 2 succeeded; want an error")
 	}
 }

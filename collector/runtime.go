@@ -167,8 +167,6 @@ type appRuntime struct {
 	disc          discoveryState
 	webhook       *WebhookConfig // nil: no callbacks for the app
 	lastEvent     time.Time      // when the last verified callback was applied
-	shardIndex    int
-	shardCount    int
 	progress      chan struct{} // closed and replaced whenever a fetch completes
 	lastDemand    time.Time
 	waiters       int // scrapes waiting now: demand while they wait

@@ -14,6 +14,8 @@ const callRateWindow = 10 * time.Second
 // metrics say, in one place.
 type AppStatus struct {
 	Name      string
+	Owned     bool // by this shard; the others' are listed with their owner only
+	Shard     int  // the shard that owns it
 	Up        bool
 	Rooms     int // rooms watched by this exporter
 	Deferred  int // room refreshes scrapes could not wait for, since the app started
@@ -38,8 +40,9 @@ type CommandStatus struct {
 	LimiterQPS  float64
 }
 
-// Status reports every configured app, in the order of their names (as
-// in /metrics).
+// Status reports every configured app: those this shard owns in the order
+// of their names (as in /metrics), then those other shards own, in
+// configuration order.
 func (e *Exporter) Status() []AppStatus {
 	v := e.view()
 	out := make([]AppStatus, 0, len(v.apps))
@@ -47,7 +50,7 @@ func (e *Exporter) Status() []AppStatus {
 	for _, a := range v.apps {
 		rt := a.rt
 		rt.mu.Lock()
-		st := AppStatus{Name: rt.name, Up: rt.health.up, Rooms: len(a.rooms), Deferred: rt.deferredTotal}
+		st := AppStatus{Name: rt.name, Owned: true, Shard: e.opts.ShardIndex, Up: rt.health.up, Rooms: len(a.rooms), Deferred: rt.deferredTotal}
 		if le := rt.health.lastError; le != nil {
 			st.LastError = new(*le)
 		}
@@ -66,6 +69,9 @@ func (e *Exporter) Status() []AppStatus {
 			st.Commands[i].MaxQPS, st.Commands[i].LimiterQPS = rt.gates.limits(st.Commands[i].Command)
 		}
 		out = append(out, st)
+	}
+	for _, o := range v.others {
+		out = append(out, AppStatus{Name: o.Name, Shard: o.Shard})
 	}
 	return out
 }

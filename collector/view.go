@@ -18,7 +18,8 @@ import (
 // serves the room series without a registry's per-scrape work, and a
 // prometheus.Collector serving the same series through one.
 type View struct {
-	apps   []appView // sorted by name
+	apps   []appView  // sorted by name
+	others []OtherApp // apps other shards own
 	inst   *instruments
 	arenas *arenaPool
 	// ordered[k]: the rooms of all apps, in turn and each app's rooms in
@@ -91,7 +92,7 @@ func (s *sortedRooms) labelSets(k int) iter.Seq[[]*dto.LabelPair] {
 func (e *Exporter) view() *View {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	v := &View{apps: make([]appView, 0, len(e.order)), inst: e.inst, arenas: &e.arenas}
+	v := &View{apps: make([]appView, 0, len(e.order)), others: e.others, inst: e.inst, arenas: &e.arenas}
 	for _, rt := range e.order {
 		v.apps = append(v.apps, rt.view())
 	}
@@ -251,6 +252,9 @@ func (c appCollector) Collect(ch chan<- prometheus.Metric) { c.v.collectApps(ch)
 func (v *View) collectApps(ch chan<- prometheus.Metric) {
 	for _, a := range v.apps {
 		a.collect(ch)
+	}
+	for _, o := range v.others {
+		ch <- prometheus.MustNewConstMetric(appOwnedDesc, prometheus.GaugeValue, 0, o.Name)
 	}
 	v.inst.collect(ch)
 }
@@ -501,6 +505,7 @@ func (v appView) collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(webhookLastAcceptedDesc, prometheus.GaugeValue, float64(lastEvent.UnixNano())/1e9, name)
 	}
 	ch <- prometheus.MustNewConstMetric(appUpDesc, prometheus.GaugeValue, boolToFloat(up), name)
+	ch <- prometheus.MustNewConstMetric(appOwnedDesc, prometheus.GaugeValue, 1, name)
 	for k, c := range commands {
 		if !enabled[k] {
 			continue
