@@ -167,7 +167,7 @@ type appRuntime struct {
 	disc          discoveryState
 	webhook       *WebhookConfig // nil: no callbacks for the app
 	lastEvent     time.Time      // when the last verified callback was applied
-	progress      chan struct{} // closed and replaced whenever a fetch completes
+	progress      chan struct{}  // closed and replaced whenever a fetch completes
 	lastDemand    time.Time
 	waiters       int // scrapes waiting now: demand while they wait
 	deferredTotal int
