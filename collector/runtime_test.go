@@ -549,38 +549,6 @@ func TestNoLeakAfterReloadsWithScrapesInFlight(t *testing.T) {
 	e.Close()
 }
 
-// TestCommandGatePriority checks that get_member_list goes first through
-// the app-wide gate when commands compete for it.
-func TestCommandGatePriority(t *testing.T) {
-	g := newGate(5) // one request per 200 ms
-	ctx, cancel := contextWithTimeout(5 * time.Second)
-	defer cancel()
-	done, err := g.wait(ctx, 1) // uses the first token
-	if err != nil {
-		t.Fatal(err)
-	}
-	done()
-	order := make(chan string, 2)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if d, err := g.wait(ctx, 1); err == nil {
-			order <- "other"
-			d()
-		}
-	})
-	time.Sleep(20 * time.Millisecond) // "other" waits first
-	wg.Go(func() {
-		if d, err := g.wait(ctx, 0); err == nil {
-			order <- tencent.CommandGetMemberList
-			d()
-		}
-	})
-	wg.Wait()
-	if first := <-order; first != tencent.CommandGetMemberList {
-		t.Errorf("first through the gate: %s; want get_member_list", first)
-	}
-}
-
 // TestMaxQPSTotalCapsTheApp checks the app-wide gate against a fake that
 // answers 60011 above 20 calls a second.
 func TestMaxQPSTotalCapsTheApp(t *testing.T) {
