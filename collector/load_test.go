@@ -173,23 +173,40 @@ var scaledCeiling = ceilingScenario{
 	warmup: 8 * time.Second, run: 12 * time.Second, latency: 5 * time.Millisecond,
 }
 
-// TestCeilingScaled is the CI version of the ceiling target, with margins
-// for a loaded machine: every room fetched, data no older than 1.5 x the
-// 6s target, never a 60007, at most one call per room per refresh.
+// loadFigures reports whether a test checks its timing and throughput
+// figures (data age, calls/s, scrape latency): only under -load, which
+// `make load` runs on a machine with nothing else to do. Without it a test
+// checks only what holds whatever the machine's speed (limits never
+// exceeded), so the race-enabled suite cannot flake on a busy machine.
+func loadFigures() bool { return *loadReport }
+
+// TestCeilingScaled is the CI version of the ceiling target. In the suite,
+// a short run at the ceiling, cold start included, checks the limits: never
+// a 60007, never over 200 calls in a second. Under -load the full run also
+// checks, with margins for a loaded machine, that every room was fetched,
+// data no older than 1.5 x the 6s target, at most one call per room per
+// refresh.
 func TestCeilingScaled(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs for 20 seconds")
+		t.Skip("runs for 5 seconds (20 with -load)")
 	}
-	res := runCeiling(t, scaledCeiling)
+	sc := scaledCeiling
+	if !loadFigures() {
+		sc.warmup, sc.run = 0, 5*time.Second
+	}
+	res := runCeiling(t, sc)
 	t.Logf("scaled ceiling: %+v", res)
+	if res.rateLimited != 0 || res.maxPerSecond > 200 {
+		t.Errorf("limit: %d answers 60007, max %d calls in a second; want 0 and <= 200", res.rateLimited, res.maxPerSecond)
+	}
+	if !loadFigures() {
+		return
+	}
 	if res.neverFetched != 0 {
 		t.Errorf("%d of 760 rooms never fetched; want 0", res.neverFetched)
 	}
 	if res.maxAge > 9*time.Second {
 		t.Errorf("oldest room data %s in steady state; want <= 6s (9s allowed in CI)", res.maxAge)
-	}
-	if res.rateLimited != 0 || res.maxPerSecond > 200 {
-		t.Errorf("limit: %d answers 60007, max %d calls in a second; want 0 and <= 200", res.rateLimited, res.maxPerSecond)
 	}
 	if res.callsPerRoom > 1.0 {
 		t.Errorf("%.2f calls per room per refresh_interval with 2 scrapers; want <= 1.0", res.callsPerRoom)
