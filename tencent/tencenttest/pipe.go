@@ -82,9 +82,11 @@ func (l *PipeListener) Transport() *http.Transport {
 	return &http.Transport{DialContext: l.DialContext}
 }
 
-// PipeHost is the host of a PipeServer's URL. Nothing resolves it: a pipe
-// client never looks it up.
-const PipeHost = "tencenttest.pipe"
+// PipeHost is the host and port of a pipe server's URL, and a
+// PipeListener's address. A pipe client ignores it; a client that is not a
+// pipe client by mistake fails at once and never leaves the machine:
+// nothing listens on loopback's discard port, and an IP needs no lookup.
+const PipeHost = "127.0.0.1:9"
 
 type pipeAddr struct{}
 

@@ -11,7 +11,7 @@ import (
 // (SetRoom, FailNext, Stats, ...) are promoted.
 type Server struct {
 	*Fake
-	URL string // the base URL to give a client: "http://127.0.0.1:port", or "http://" + PipeHost
+	URL string // the base URL to give a client: "http://127.0.0.1:port", or "http://" + PipeHost for a pipe server
 
 	srv       *httptest.Server // NewServer
 	hs        *http.Server     // NewPipeServer
