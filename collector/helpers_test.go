@@ -41,11 +41,17 @@ func newFake(t testing.TB, rateLimit int) *tencenttest.Server {
 // otherwise, its calls go to the fake's URL, "http://" +
 // tencenttest.PipeHost, where nothing listens: the test fails at once,
 // with nothing sent off the machine.
-func newPipeFake(t *testing.T, rateLimit int) *tencenttest.Server {
+func newPipeFake(t testing.TB, rateLimit int) *tencenttest.Server {
 	t.Helper()
-	srv := tencenttest.NewPipeServer(tencenttest.Options{
+	return newPipeServer(t, tencenttest.Options{
 		SDKAppID: testSDKAppID, Identifier: testIdentifier, SecretKey: testKey, RateLimit: rateLimit,
 	})
+}
+
+// newPipeServer is newPipeFake with any options.
+func newPipeServer(t testing.TB, opts tencenttest.Options) *tencenttest.Server {
+	t.Helper()
+	srv := tencenttest.NewPipeServer(opts)
 	t.Cleanup(srv.Close)
 	defaultTransport := http.DefaultTransport
 	http.DefaultTransport = srv.Client().Transport

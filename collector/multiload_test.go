@@ -27,6 +27,8 @@ type multiScenario struct {
 	churn          float64 // share of rooms replaced every churnEvery
 	churnEvery     time.Duration
 	churnSettle    time.Duration // rooms born or ended this recently are not counted yet
+	// virtual: the fake on pipes, for a caller inside a synctest bubble.
+	virtual bool
 }
 
 // multiResult is what a multi-command run measured in its window.
@@ -59,15 +61,21 @@ var limitedCommands = []string{tencent.CommandGetMemberList, tencent.CommandGetR
 
 func runMulti(tb testing.TB, sc multiScenario) multiResult {
 	tb.Helper()
-	srv := tencenttest.NewServer(tencenttest.Options{
+	opts := tencenttest.Options{
 		SDKAppID: testSDKAppID, Identifier: testIdentifier, SecretKey: testKey,
 		RateLimit:          multiLimits[tencent.CommandGetMemberList],
 		RoomListRateLimit:  multiLimits[tencent.CommandGetRoomList],
 		RoomInfoRateLimit:  multiLimits[tencent.CommandGetRoomInfo],
 		RoomStatsRateLimit: multiLimits[tencent.CommandGetRoomStats],
 		AppRateLimit:       sc.appLimit,
-	})
-	tb.Cleanup(srv.Close)
+	}
+	var srv *tencenttest.Server
+	if sc.virtual {
+		srv = newPipeServer(tb, opts)
+	} else {
+		srv = tencenttest.NewServer(opts)
+		tb.Cleanup(srv.Close)
+	}
 	srv.SetLatency(sc.latency)
 	next := 0
 	newRoom := func() string {
@@ -279,19 +287,15 @@ func churnScenario(scale int, run time.Duration) multiScenario {
 }
 
 // TestDiscoveryCeilingScaled: 800 listed rooms, found by discovery and
-// refreshed every 4 s. In the suite, a short run (the first sweep and the
-// members at their ceiling) checks the limits: no 60007 on either command,
-// never over a command's limit in a second. Under -load the full run also
-// checks that every room was fetched, with no gap over 6 s.
+// refreshed every 4 s. In the suite it runs in virtual time and checks the
+// limits: no 60007 on either command, never over a command's limit in a
+// second. Under -load it runs in real time and also checks that every room
+// was fetched, with no gap over 6 s.
 func TestDiscoveryCeilingScaled(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs for 6 s (17 s with -load)")
+		t.Skip("runs for 17 s of virtual time")
 	}
-	sc := discoveryCeiling(10)
-	if !loadFigures() {
-		sc.warmup, sc.run = 0, 6*time.Second
-	}
-	res := runMulti(t, sc)
+	res := runLoad(t, discoveryCeiling(10), runMulti)
 	t.Logf("%+v", res)
 	checkMultiLimits(t, res, 0)
 	if !loadFigures() {
@@ -305,19 +309,17 @@ func TestDiscoveryCeilingScaled(t *testing.T) {
 
 // TestAllCommandsCeilingScaled is issue #12's part 3 at a tenth of the
 // size: every command at its ceiling at once, within max_qps_total. In the
-// suite, a short run checks the limits: no 60007 nor 60011, never over a
-// command's limit or max_qps_total in a second. Under -load the 20 s run
-// also checks each command's gaps and calls/s, and the scrape latency.
+// suite it runs in virtual time and checks the limits: no 60007 nor 60011,
+// never over a command's limit or max_qps_total in a second. Under -load it
+// runs in real time and also checks each command's gaps and calls/s, and
+// the scrape latency.
 func TestAllCommandsCeilingScaled(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs for 6 s (20 s with -load)")
+		t.Skip("runs for 20 s of virtual time")
 	}
 	sc := allCommandsCeiling(10)
 	sc.warmup, sc.run = 8*time.Second, 12*time.Second // info is still in its first round: see below
-	if !loadFigures() {
-		sc.warmup, sc.run = 0, 6*time.Second
-	}
-	res := runMulti(t, sc)
+	res := runLoad(t, sc, runMulti)
 	t.Logf("%+v", res)
 	checkMultiLimits(t, res, 300)
 	if !loadFigures() {
