@@ -261,19 +261,26 @@ func TestSecretNeverInOutput(t *testing.T) {
 
 // TestGateFallsBackAfterRateLimit proves the gate's safety net against a
 // real API answer on a 250 ms round trip: one 60007 answer switches the
-// gate to the completion rule, and the fake's own limit is never hit. Under
-// -load it also measures what that costs: the modelled rule lets about
-// 95 % of max_qps through, the completion rule the whole round trip per
-// window (about 80 %).
+// gate to the completion rule, and the fake's own limit is never hit. In
+// the suite it runs in virtual time. Under -load it runs in real time and
+// measures what the fallback costs: the modelled rule lets about 95 % of
+// max_qps through, the completion rule the whole round trip per window
+// (about 80 %).
 func TestGateFallsBackAfterRateLimit(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs for 3 seconds (15 with -load)")
+		t.Skip("runs for 15 seconds with -load")
 	}
-	rooms := 400 // a scrape of about 2 s, the 60007 halfway
 	if loadFigures() {
-		rooms = 1600
+		gateFallsBack(t, newFake(t, 200), 1600)
+		return
 	}
-	srv := newFake(t, 200)
+	synctest.Test(t, func(t *testing.T) {
+		gateFallsBack(t, newPipeFake(t, 200), 400) // a scrape of about 2 s, the 60007s halfway and at the end
+	})
+}
+
+func gateFallsBack(t *testing.T, srv *tencenttest.Server, rooms int) {
+	t.Helper()
 	srv.SetNetwork(250*time.Millisecond, 0.5, 0.2)
 	ids := withRooms(srv, roomIDs("room", rooms), tencenttest.Room{MemberCount: 1})
 	e := newExporter(t, Options{}, appYAML("app", srv.URL, testKey, "max_qps: 200\nmax_concurrency: 100\nrefresh_interval: 1h", ids...))
