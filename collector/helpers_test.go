@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,38 @@ func newFake(t testing.TB, rateLimit int) *tencenttest.Server {
 		SDKAppID: testSDKAppID, Identifier: testIdentifier, SecretKey: testKey, RateLimit: rateLimit,
 	})
 	t.Cleanup(srv.Close)
+	return srv
+}
+
+// newPipeFake starts the Tencent API fake for one app on in-memory pipes,
+// for a test inside a testing/synctest bubble (call it there): the fake and
+// the exporter then run on the bubble's fake clock, so latencies, refresh
+// intervals, back-offs and budgets take no real time and every figure is
+// exact.
+//
+// The exporter has no option for its HTTP client yet, so until it has one
+// (Options.HTTPClient) this swaps http.DefaultTransport for the pipe
+// transport while the test runs: each app runtime's client comes from
+// tencent.NewHTTPClient, which clones http.DefaultTransport. Tests of this
+// package do not run in parallel. Should a runtime ever build its client
+// otherwise, its calls go to the fake's URL, "http://" +
+// tencenttest.PipeHost, where nothing listens: the test fails at once,
+// with nothing sent off the machine.
+func newPipeFake(t testing.TB, rateLimit int) *tencenttest.Server {
+	t.Helper()
+	return newPipeServer(t, tencenttest.Options{
+		SDKAppID: testSDKAppID, Identifier: testIdentifier, SecretKey: testKey, RateLimit: rateLimit,
+	})
+}
+
+// newPipeServer is newPipeFake with any options.
+func newPipeServer(t testing.TB, opts tencenttest.Options) *tencenttest.Server {
+	t.Helper()
+	srv := tencenttest.NewPipeServer(opts)
+	t.Cleanup(srv.Close)
+	defaultTransport := http.DefaultTransport
+	http.DefaultTransport = srv.Client().Transport
+	t.Cleanup(func() { http.DefaultTransport = defaultTransport })
 	return srv
 }
 

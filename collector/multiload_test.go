@@ -27,6 +27,8 @@ type multiScenario struct {
 	churn          float64 // share of rooms replaced every churnEvery
 	churnEvery     time.Duration
 	churnSettle    time.Duration // rooms born or ended this recently are not counted yet
+	// virtual: the fake on pipes, for a caller inside a synctest bubble.
+	virtual bool
 }
 
 // multiResult is what a multi-command run measured in its window.
@@ -49,15 +51,31 @@ type multiResult struct {
 	goroutinesStart, goroutinesEnd int
 }
 
+// multiLimits are the upstream's limits by command, as runMulti's fake
+// enforces them.
+var multiLimits = map[string]int{
+	tencent.CommandGetMemberList: 200, tencent.CommandGetRoomList: 10, tencent.CommandGetRoomInfo: 200, tencent.CommandGetRoomStats: 100,
+}
+
 var limitedCommands = []string{tencent.CommandGetMemberList, tencent.CommandGetRoomList, tencent.CommandGetRoomInfo, tencent.CommandGetRoomStats}
 
 func runMulti(tb testing.TB, sc multiScenario) multiResult {
 	tb.Helper()
-	srv := tencenttest.NewServer(tencenttest.Options{
+	opts := tencenttest.Options{
 		SDKAppID: testSDKAppID, Identifier: testIdentifier, SecretKey: testKey,
-		RateLimit: 200, RoomListRateLimit: 10, RoomInfoRateLimit: 200, RoomStatsRateLimit: 100, AppRateLimit: sc.appLimit,
-	})
-	tb.Cleanup(srv.Close)
+		RateLimit:          multiLimits[tencent.CommandGetMemberList],
+		RoomListRateLimit:  multiLimits[tencent.CommandGetRoomList],
+		RoomInfoRateLimit:  multiLimits[tencent.CommandGetRoomInfo],
+		RoomStatsRateLimit: multiLimits[tencent.CommandGetRoomStats],
+		AppRateLimit:       sc.appLimit,
+	}
+	var srv *tencenttest.Server
+	if sc.virtual {
+		srv = newPipeServer(tb, opts)
+	} else {
+		srv = tencenttest.NewServer(opts)
+		tb.Cleanup(srv.Close)
+	}
 	srv.SetLatency(sc.latency)
 	next := 0
 	newRoom := func() string {
@@ -269,33 +287,44 @@ func churnScenario(scale int, run time.Duration) multiScenario {
 }
 
 // TestDiscoveryCeilingScaled: 800 listed rooms, found by discovery and
-// refreshed every 4 s, with no 60007 on either command.
+// refreshed every 4 s. In the suite it runs in virtual time and checks the
+// limits: no 60007 on either command, never over a command's limit in a
+// second. Under -load it runs in real time and also checks that every room
+// was fetched, with no gap over 6 s.
 func TestDiscoveryCeilingScaled(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs for 17 s")
+		t.Skip("runs for 17 s of virtual time")
 	}
-	sc := discoveryCeiling(10)
-	res := runMulti(t, sc)
+	res := runLoad(t, discoveryCeiling(10), runMulti)
 	t.Logf("%+v", res)
+	checkMultiLimits(t, res, 0)
+	if !loadFigures() {
+		return
+	}
 	if res.neverFetched[tencent.CommandGetMemberList] != 0 || res.maxGap[tencent.CommandGetMemberList] > 6*time.Second {
 		t.Errorf("members: %d rooms never fetched, longest gap %s; want 0 and <= 4 s (6 s allowed in CI)",
 			res.neverFetched[tencent.CommandGetMemberList], res.maxGap[tencent.CommandGetMemberList])
 	}
-	if n := len(res.rateLimited); n != 0 {
-		t.Errorf("60007 answers: %v; want none", res.rateLimited)
-	}
 }
 
 // TestAllCommandsCeilingScaled is issue #12's part 3 at a tenth of the
-// size: every command at its ceiling at once, within max_qps_total.
+// size: every command at its ceiling at once, within max_qps_total. In the
+// suite it runs in virtual time and checks the limits: no 60007 nor 60011,
+// never over a command's limit or max_qps_total in a second. Under -load it
+// runs in real time and also checks each command's gaps and calls/s, and
+// the scrape latency.
 func TestAllCommandsCeilingScaled(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs for 20 s")
+		t.Skip("runs for 20 s of virtual time")
 	}
 	sc := allCommandsCeiling(10)
 	sc.warmup, sc.run = 8*time.Second, 12*time.Second // info is still in its first round: see below
-	res := runMulti(t, sc)
+	res := runLoad(t, sc, runMulti)
 	t.Logf("%+v", res)
+	checkMultiLimits(t, res, 300)
+	if !loadFigures() {
+		return
+	}
 	for command, limit := range map[string]time.Duration{
 		tencent.CommandGetMemberList: 4 * time.Second, tencent.CommandGetRoomStats: 12 * time.Second,
 	} {
@@ -315,10 +344,26 @@ func TestAllCommandsCeilingScaled(t *testing.T) {
 			t.Errorf("%s: %.1f calls/s; want >= 95%% of the %.1f its interval needs (90%% in CI)", command, got, need)
 		}
 	}
+	if res.scrapeMax > sc.scrapeTimeout {
+		t.Errorf("slowest scrape %s; want within its %s timeout", res.scrapeMax, sc.scrapeTimeout)
+	}
+}
+
+// checkMultiLimits fails if the fake of runMulti answered a frequency
+// limit or saw more calls in a second than a limit allows: each
+// command's own, and all together appLimit (0: none). These hold whatever
+// the machine's speed.
+func checkMultiLimits(t *testing.T, res multiResult, appLimit int) {
+	t.Helper()
 	if len(res.rateLimited) != 0 || res.appLimited != 0 {
 		t.Errorf("60007 answers %v, 60011 answers %d; want none", res.rateLimited, res.appLimited)
 	}
-	if res.scrapeMax > sc.scrapeTimeout {
-		t.Errorf("slowest scrape %s; want within its %s timeout", res.scrapeMax, sc.scrapeTimeout)
+	for command, limit := range multiLimits {
+		if got := res.maxPerSecond[command]; got > limit {
+			t.Errorf("%s: %d calls in a second; want <= its limit %d", command, got, limit)
+		}
+	}
+	if appLimit > 0 && res.maxAll > appLimit {
+		t.Errorf("%d calls of all commands in a second; want <= max_qps_total %d", res.maxAll, appLimit)
 	}
 }

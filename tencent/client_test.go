@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/tencent-live-exporter/tencent_live_exporter/tencent"
@@ -32,7 +33,10 @@ type recorded struct {
 	userAgent string
 }
 
-// setup starts the fake behind a recorder and returns a client for it.
+// setup starts the fake behind a recorder and returns a client for it. They
+// talk over in-memory pipes, so a test may call setup inside a
+// testing/synctest bubble and run the client's timeouts and the fake's
+// latencies on the bubble's fake clock.
 func setup(t *testing.T, opts ...tencent.Option) (*tencent.Client, *tencenttest.Fake, func() []recorded) {
 	t.Helper()
 	fake := tencenttest.New(tencenttest.Options{SDKAppID: sdkAppID, Identifier: identifier, SecretKey: secretKey})
@@ -40,17 +44,23 @@ func setup(t *testing.T, opts ...tencent.Option) (*tencent.Client, *tencenttest.
 		mu   sync.Mutex
 		seen []recorded
 	)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	l := tencenttest.NewPipeListener()
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		mu.Lock()
 		seen = append(seen, recorded{query: r.URL.RawQuery, body: string(body), userAgent: r.UserAgent()})
 		mu.Unlock()
 		r.Body = io.NopCloser(strings.NewReader(string(body)))
 		fake.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
+	})}
+	go func() { _ = srv.Serve(l) }()
+	transport := l.Transport()
+	t.Cleanup(func() {
+		_ = srv.Close() // ends every connection, and the handlers waiting out a latency with them
+		transport.CloseIdleConnections()
+	})
 	client, err := tencent.NewClient(sdkAppID, identifier, tencent.NewSigner(sdkAppID, identifier, secretKey),
-		append([]tencent.Option{tencent.WithBaseURL(srv.URL)}, opts...)...)
+		append([]tencent.Option{tencent.WithBaseURL("http://" + tencenttest.PipeHost), tencent.WithHTTPClient(&http.Client{Transport: transport})}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,17 +181,21 @@ func TestGetMemberListErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			client, fake, _ := setup(t, tt.opts...)
-			fake.SetRoom("r", tt.room)
-			_, err := client.GetMemberList(t.Context(), "r", tencent.WithMembers())
-			if got := tencent.ErrorCode(err); got != tt.wantCode {
-				t.Fatalf("code = %q (%v); want %q", got, err, tt.wantCode)
-			}
-			if got := tencent.Classify(err); got != tt.wantClass {
-				t.Errorf("class = %s; want %s", got, tt.wantClass)
-			}
-			assertClosedCode(t, err)
-			assertClean(t, err)
+			// In virtual time: the timeout case takes its 100 ms exactly,
+			// and none of real time.
+			synctest.Test(t, func(t *testing.T) {
+				client, fake, _ := setup(t, tt.opts...)
+				fake.SetRoom("r", tt.room)
+				_, err := client.GetMemberList(t.Context(), "r", tencent.WithMembers())
+				if got := tencent.ErrorCode(err); got != tt.wantCode {
+					t.Fatalf("code = %q (%v); want %q", got, err, tt.wantCode)
+				}
+				if got := tencent.Classify(err); got != tt.wantClass {
+					t.Errorf("class = %s; want %s", got, tt.wantClass)
+				}
+				assertClosedCode(t, err)
+				assertClean(t, err)
+			})
 		})
 	}
 }
@@ -220,19 +234,21 @@ func TestGetMemberListAPIErrorFields(t *testing.T) {
 }
 
 func TestCancellation(t *testing.T) {
-	client, fake, _ := setup(t)
-	fake.SetRoom("slow", tencenttest.Room{MemberCount: 1, Latency: time.Hour})
-	ctx, cancel := context.WithCancel(t.Context())
-	time.AfterFunc(50*time.Millisecond, cancel)
-	start := time.Now()
-	_, err := client.GetMemberList(ctx, "slow")
-	if got := tencent.ErrorCode(err); got != "canceled" {
-		t.Errorf("cancelled call: code %q (%v); want canceled", got, err)
-	}
-	if took := time.Since(start); took > 3*time.Second {
-		t.Errorf("cancelled call returned after %s", took)
-	}
-	assertClean(t, err)
+	synctest.Test(t, func(t *testing.T) {
+		client, fake, _ := setup(t)
+		fake.SetRoom("slow", tencenttest.Room{MemberCount: 1, Latency: time.Hour})
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(50*time.Millisecond, cancel)
+		start := time.Now()
+		_, err := client.GetMemberList(ctx, "slow")
+		if got := tencent.ErrorCode(err); got != "canceled" {
+			t.Errorf("cancelled call: code %q (%v); want canceled", got, err)
+		}
+		if took := time.Since(start); took != 50*time.Millisecond {
+			t.Errorf("cancelled call returned after %s; want when cancelled, 50ms", took)
+		}
+		assertClean(t, err)
+	})
 }
 
 func TestConnectionRefused(t *testing.T) {

@@ -9,7 +9,9 @@
 // real client against a Fake cross-checks the client's signer.
 //
 // A Fake is an http.Handler; a Server runs one on 127.0.0.1 with a random
-// port. Tests choose what each room answers (SetRoom, DeleteRoom, FailNext),
+// port (NewServer), or on in-memory pipes (NewPipeServer, PipeListener) so
+// that the Fake and the client under test can run inside one
+// testing/synctest bubble, on its fake clock. Tests choose what each room answers (SetRoom, DeleteRoom, FailNext),
 // add latency or per-second call limits, and read what was called (Stats):
 //
 //	srv := tencenttest.NewServer(tencenttest.Options{

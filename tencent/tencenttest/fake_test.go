@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -446,86 +448,119 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
+// TestRateLimitRealClock checks the windows on the Fake's own clock (not
+// a manual one), which in a synctest bubble is the bubble's fake time.
 func TestRateLimitRealClock(t *testing.T) {
 	t.Parallel()
-	s := setup(t, func(o *Options) { o.RateLimit = 2 })
-	s.SetRoom("r", Room{MemberCount: 1})
-	start := time.Now()
-	for range 2 {
-		if ar := call(t, s, "r", ""); ar.ErrorCode != 0 {
-			t.Fatalf("ErrorCode = %d; want 0", ar.ErrorCode)
+	synctest.Test(t, func(t *testing.T) {
+		s := setupPipe(t, func(o *Options) { o.RateLimit = 2 })
+		s.SetRoom("r", Room{MemberCount: 1})
+		for range 2 {
+			if ar := call(t, s, "r", ""); ar.ErrorCode != 0 {
+				t.Fatalf("ErrorCode = %d; want 0", ar.ErrorCode)
+			}
 		}
-	}
-	ar := call(t, s, "r", "")
-	if time.Since(start) < 900*time.Millisecond && ar.ErrorCode != 60007 {
-		t.Errorf("third call within a second: ErrorCode = %d; want 60007", ar.ErrorCode)
-	}
-	time.Sleep(1100 * time.Millisecond)
-	if ar := call(t, s, "r", ""); ar.ErrorCode != 0 {
-		t.Errorf("a second later: ErrorCode = %d; want 0", ar.ErrorCode)
-	}
+		time.Sleep(999 * time.Millisecond)
+		if ar := call(t, s, "r", ""); ar.ErrorCode != 60007 {
+			t.Errorf("third call within a second: ErrorCode = %d; want 60007", ar.ErrorCode)
+		}
+		time.Sleep(time.Millisecond)
+		if ar := call(t, s, "r", ""); ar.ErrorCode != 0 {
+			t.Errorf("a second later: ErrorCode = %d; want 0", ar.ErrorCode)
+		}
+	})
 }
 
+// TestLatency runs in virtual time: a call is answered exactly its
+// latency after it is sent.
 func TestLatency(t *testing.T) {
 	t.Parallel()
-	s := setup(t)
-	s.SetRoom("slow", Room{MemberCount: 1, Latency: 150 * time.Millisecond})
-	s.SetRoom("fast", Room{MemberCount: 1})
-	elapsed := func(roomID string) time.Duration {
-		t.Helper()
-		start := time.Now()
-		call(t, s, roomID, "")
-		return time.Since(start)
-	}
-	if d := elapsed("slow"); d < 150*time.Millisecond {
-		t.Errorf("room latency: answered after %v; want at least 150ms", d)
-	}
-	s.SetLatency(100 * time.Millisecond)
-	if d := elapsed("slow"); d < 250*time.Millisecond {
-		t.Errorf("room + global latency: answered after %v; want at least 250ms", d)
-	}
-	if d := elapsed("fast"); d < 100*time.Millisecond {
-		t.Errorf("global latency: answered after %v; want at least 100ms", d)
-	}
-	if d := elapsed("unknown"); d < 100*time.Millisecond {
-		t.Errorf("global latency on a 100004: answered after %v; want at least 100ms", d)
-	}
-	s.SetLatency(0)
-	s.SetRoom("slow", Room{MemberCount: 1})
-	if d := elapsed("slow"); d > 5*time.Second {
-		t.Errorf("latency removed: answered after %v", d)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		s := setupPipe(t)
+		s.SetRoom("slow", Room{MemberCount: 1, Latency: 150 * time.Millisecond})
+		s.SetRoom("fast", Room{MemberCount: 1})
+		elapsed := func(roomID string) time.Duration {
+			t.Helper()
+			start := time.Now()
+			call(t, s, roomID, "")
+			return time.Since(start)
+		}
+		if d := elapsed("slow"); d != 150*time.Millisecond {
+			t.Errorf("room latency: answered after %v; want 150ms", d)
+		}
+		s.SetLatency(100 * time.Millisecond)
+		if d := elapsed("slow"); d != 250*time.Millisecond {
+			t.Errorf("room + global latency: answered after %v; want 250ms", d)
+		}
+		if d := elapsed("fast"); d != 100*time.Millisecond {
+			t.Errorf("global latency: answered after %v; want 100ms", d)
+		}
+		if d := elapsed("unknown"); d != 100*time.Millisecond {
+			t.Errorf("global latency on a 100004: answered after %v; want 100ms", d)
+		}
+		s.SetLatency(0)
+		s.SetRoom("slow", Room{MemberCount: 1})
+		if d := elapsed("slow"); d != 0 {
+			t.Errorf("latency removed: answered after %v; want at once", d)
+		}
+	})
 }
 
 func TestLatencyCancelled(t *testing.T) {
 	t.Parallel()
-	s := setup(t)
-	s.SetRoom("stuck", Room{MemberCount: 1, Latency: time.Hour})
-	client := &http.Client{Timeout: 200 * time.Millisecond}
-	t.Cleanup(client.CloseIdleConnections)
-	u := s.URL + MemberListPath + "?" + validQuery(t).Encode()
-	resp, err := client.Post(u, "application/json", strings.NewReader(memberBody("stuck", "")))
-	if err == nil {
-		resp.Body.Close()
-		t.Fatalf("answered HTTP %d; want a client timeout", resp.StatusCode)
-	}
-	waitFor(t, "the handler to give up", func() bool { return inFlight(s.Fake) == 0 })
+	synctest.Test(t, func(t *testing.T) {
+		s := setupPipe(t)
+		s.SetRoom("stuck", Room{MemberCount: 1, Latency: time.Hour})
+		client := s.Client()
+		client.Timeout = 200 * time.Millisecond
+		u := s.URL + MemberListPath + "?" + validQuery(t).Encode()
+		start := time.Now()
+		resp, err := client.Post(u, "application/json", strings.NewReader(memberBody("stuck", "")))
+		if err == nil {
+			resp.Body.Close()
+			t.Fatalf("answered HTTP %d; want a client timeout", resp.StatusCode)
+		}
+		if took := time.Since(start); took != 200*time.Millisecond {
+			t.Errorf("the client gave up after %s; want its 200ms timeout", took)
+		}
+		synctest.Wait() // the handler sees the client go
+		if n := inFlight(s.Fake); n != 0 {
+			t.Errorf("%d calls still in flight once the client gave up; want 0", n)
+		}
+	})
 }
 
+// TestCloseEndsLatency checks that Close answers nothing to a call still
+// waiting out its latency and does not wait for it: on loopback in real
+// time, and on pipes in virtual time.
 func TestCloseEndsLatency(t *testing.T) {
 	t.Parallel()
-	s := startServer(New(testOptions()))
+	t.Run("loopback", func(t *testing.T) {
+		closeEndsLatency(t, NewServer)
+	})
+	t.Run("pipe", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) { closeEndsLatency(t, NewPipeServer) })
+	})
+}
+
+func closeEndsLatency(t *testing.T, start func(Options) *Server) {
+	t.Helper()
+	s := start(testOptions())
 	s.SetRoom("stuck", Room{MemberCount: 1, Latency: time.Hour})
 	u := s.URL + MemberListPath + "?" + validQuery(t).Encode()
 	errc := make(chan error, 1)
+	client := s.Client()
+	defer client.CloseIdleConnections()
 	go func() {
-		resp, err := http.Post(u, "application/json", strings.NewReader(memberBody("stuck", "")))
+		resp, err := client.Post(u, "application/json", strings.NewReader(memberBody("stuck", "")))
 		if err == nil {
 			resp.Body.Close()
 		}
 		errc <- err
 	}()
-	waitFor(t, "the call to arrive", func() bool { return inFlight(s.Fake) == 1 })
+	for inFlight(s.Fake) != 1 {
+		runtime.Gosched() // no sleep: it would take virtual time in a bubble
+	}
 	closed := make(chan struct{})
 	go func() { s.Close(); close(closed) }()
 	select {
@@ -590,34 +625,38 @@ func TestStats(t *testing.T) {
 
 func TestMaxInFlight(t *testing.T) {
 	t.Parallel()
-	const n = 5
-	s := setup(t)
-	s.SetRoom("stuck", Room{MemberCount: 1, Latency: time.Hour})
-	client := &http.Client{Transport: &http.Transport{}}
-	t.Cleanup(client.CloseIdleConnections)
-	ctx, cancel := context.WithCancel(t.Context())
-	u := s.URL + MemberListPath + "?" + validQuery(t).Encode()
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() {
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(memberBody("stuck", "")))
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			if resp, err := client.Do(req); err == nil {
-				resp.Body.Close()
-				t.Error("a stuck call was answered")
-			}
-		})
-	}
-	waitFor(t, "all calls in flight", func() bool { return inFlight(s.Fake) == n })
-	cancel()
-	wg.Wait()
-	waitFor(t, "all handlers to return", func() bool { return inFlight(s.Fake) == 0 })
-	if st := s.Stats(); st.MaxInFlight != n || st.Calls != n || st.CallsByRoom["stuck"] != n {
-		t.Errorf("Stats = %+v; want MaxInFlight, Calls and CallsByRoom[stuck] %d", st, n)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		const n = 5
+		s := setupPipe(t)
+		s.SetRoom("stuck", Room{MemberCount: 1, Latency: time.Hour})
+		client := s.Client()
+		ctx, cancel := context.WithCancel(t.Context())
+		u := s.URL + MemberListPath + "?" + validQuery(t).Encode()
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(memberBody("stuck", "")))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if resp, err := client.Do(req); err == nil {
+					resp.Body.Close()
+					t.Error("a stuck call was answered")
+				}
+			})
+		}
+		synctest.Wait() // every call is in flight
+		if got := inFlight(s.Fake); got != n {
+			t.Fatalf("%d calls in flight; want %d", got, n)
+		}
+		cancel()
+		wg.Wait()
+		synctest.Wait() // every handler has returned
+		if st := s.Stats(); st.MaxInFlight != n || st.Calls != n || st.CallsByRoom["stuck"] != n || inFlight(s.Fake) != 0 {
+			t.Errorf("Stats = %+v, %d in flight; want MaxInFlight, Calls and CallsByRoom[stuck] %d, none in flight", st, inFlight(s.Fake), n)
+		}
+	})
 }
 
 func TestConcurrentCalls(t *testing.T) {
@@ -730,27 +769,29 @@ func (r *discardRecorder) WriteHeader(code int) {
 
 // TestNetwork checks the modelled network: a request counts only once it
 // has arrived, after its one-way delay, and is answered a round trip
-// after it was sent.
+// after it was sent. It runs in virtual time, so the figures are exact.
 func TestNetwork(t *testing.T) {
 	t.Parallel()
-	s := setup(t)
-	s.SetRoom("r", Room{MemberCount: 1})
-	s.SetNetwork(400*time.Millisecond, 0.5, 0.2) // arrives after 160-240 ms
-	done := make(chan time.Duration)
-	start := time.Now()
-	go func() {
-		call(t, s, "r", "")
-		done <- time.Since(start)
-	}()
-	time.Sleep(80 * time.Millisecond)
-	if n := s.Stats().Calls; n != 0 {
-		t.Errorf("after 80 ms the API has counted %d calls; want 0 (the request is still on its way)", n)
-	}
-	took := <-done
-	if n := s.Stats().Calls; n != 1 {
-		t.Errorf("calls = %d after the answer; want 1", n)
-	}
-	if took < 400*time.Millisecond {
-		t.Errorf("answered after %s; want the whole 400 ms round trip", took)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		s := setupPipe(t)
+		s.SetRoom("r", Room{MemberCount: 1})
+		s.SetNetwork(400*time.Millisecond, 0.5, 0.2) // arrives after 160-240 ms
+		done := make(chan time.Duration)
+		start := time.Now()
+		go func() {
+			call(t, s, "r", "")
+			done <- time.Since(start)
+		}()
+		time.Sleep(160*time.Millisecond - time.Nanosecond)
+		if n := s.Stats().Calls; n != 0 {
+			t.Errorf("before 160 ms the API has counted %d calls; want 0 (the request is still on its way)", n)
+		}
+		time.Sleep(80 * time.Millisecond)
+		if n := s.Stats().Calls; n != 1 {
+			t.Errorf("after 240 ms the API has counted %d calls; want 1 (the request has arrived)", n)
+		}
+		if took := <-done; took != 400*time.Millisecond {
+			t.Errorf("answered after %s; want the 400 ms round trip", took)
+		}
+	})
 }

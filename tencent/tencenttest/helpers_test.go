@@ -142,6 +142,19 @@ func setup(t *testing.T, opts ...func(*Options)) *Server {
 	return serve(t, New(o))
 }
 
+// setupPipe is setup on a PipeServer, for a test inside a synctest
+// bubble: the Fake's latencies and clock run on the bubble's fake time.
+func setupPipe(t *testing.T, opts ...func(*Options)) *Server {
+	t.Helper()
+	o := testOptions()
+	for _, fn := range opts {
+		fn(&o)
+	}
+	s := NewPipeServer(o)
+	t.Cleanup(s.Close)
+	return s
+}
+
 // serve starts a Server for f, closed at cleanup.
 func serve(t *testing.T, f *Fake) *Server {
 	t.Helper()
@@ -211,7 +224,11 @@ func doErr(ctx context.Context, s *Server, method, path, rawQuery, body string) 
 	if err != nil {
 		return 0, nil, apiResponse{}, err
 	}
-	resp, err := testClient.Do(req)
+	client := testClient
+	if s.transport != nil { // a pipe server: only its own clients reach it
+		client = s.Client()
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0, nil, apiResponse{}, err
 	}
