@@ -62,7 +62,7 @@ var errorMeanings = map[string]string{
 	"60011":   "the app's frequency limit over all commands",
 	"70001":   "UserSig expired; the exporter signs a new one",
 	"70009":   "signature rejected: wrong secret key or sdkappid",
-	"70016":   "wrong region for this app",
+	"70016":   "wrong region or sdkappid for this app",
 	"100001":  "transient error of the Tencent backend",
 	"100004":  "room does not exist (never created, or dissolved)",
 	"100006":  "not a live room: check the room id",

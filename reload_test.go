@@ -104,7 +104,7 @@ func TestBinaryReload(t *testing.T) {
 	}{
 		{"invalid value", config("max_qps: 500", "keep-1", "new-2"), "max_qps must be in (0, 200], got 500"},
 		{"unknown key", config("refresh_intervall: 1m", "keep-1", "new-2"), `unknown key "refresh_intervall" in app`},
-		{"not YAML", "apps: [\n", "yaml"},
+		{"not YAML", "apps: [\n", "line 1: invalid YAML"},
 	} {
 		t.Run("POST rejects "+c.name, func(t *testing.T) {
 			writeFile(t, configPath, c.config)
