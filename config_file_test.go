@@ -2,10 +2,12 @@ package main
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tencent-live-exporter/tencent_live_exporter/collector"
 	"github.com/tencent-live-exporter/tencent_live_exporter/internal/childproc"
 )
 
@@ -70,5 +72,55 @@ func TestBinaryMissingConfig(t *testing.T) {
 	out, err := runToExit(t, "--config.file="+configPath)
 	if err == nil || !strings.Contains(out, "secret_key_file") || strings.Contains(out, "--demo") {
 		t.Errorf("missing secret_key_file: exit %v; want an error naming secret_key_file without the first-run hint:\n%s", err, out)
+	}
+}
+
+// TestGuideConfigChecks follows steps 2 and 3 of the README's ten-minute
+// guide: examples/config.yml copied as it is, the app's values set as the
+// console shows them, the key stored next to it. The check of step 4 must
+// then pass: nothing else in the example may need a file of its own. The
+// example's second app, once uncommented as its comment says, with its
+// own key file, must check too.
+func TestGuideConfigChecks(t *testing.T) {
+	t.Setenv(collector.CredentialsDirectoryEnv, "")
+	example := readRepoFile(t, "examples/config.yml")
+	set := strings.NewReplacer(
+		"sdkappid: 1400000000 ", `sdkappid: "1400012345" `,
+		"region: singapore", "region: Singapore",
+		"- id: live-1001", "- id: my-room-1",
+	)
+	guide := set.Replace(example)
+	if guide == example {
+		t.Fatal("the guide's values replaced nothing in examples/config.yml")
+	}
+	dir := t.TempDir()
+	configPath := filepath.Join(dir, "config.yml")
+	writeFile(t, configPath, guide)
+	writeFile(t, filepath.Join(dir, "prod-live.key"), "key-of-step-2-not-real\n")
+	cfg, err := collector.Load(configPath)
+	if err != nil {
+		t.Fatalf("examples/config.yml with the guide's values: %v; want it to check clean", err)
+	}
+	if len(cfg.Apps) != 1 || cfg.Apps[0].SDKAppID != 1400012345 || cfg.Apps[0].Region != "singapore" {
+		t.Errorf("examples/config.yml with the guide's values: %d apps, first %+v; want the one app of the guide", len(cfg.Apps), cfg.Apps[0])
+	}
+
+	// The commented app: "# " removed from each line after its marker.
+	lines := strings.Split(guide, "\n")
+	start := slices.Index(lines, "  # - name: prod-shows")
+	if start < 0 {
+		t.Fatal(`examples/config.yml: no commented second app ("  # - name: prod-shows")`)
+	}
+	for i := start; i < len(lines) && strings.HasPrefix(lines[i], "  # "); i++ {
+		lines[i] = "  " + strings.TrimPrefix(lines[i], "  # ")
+	}
+	writeFile(t, configPath, strings.Join(lines, "\n"))
+	writeFile(t, filepath.Join(dir, "prod-shows.key"), "key-of-the-second-app-not-real\n")
+	cfg, err = collector.Load(configPath)
+	if err != nil {
+		t.Fatalf("examples/config.yml with its second app uncommented: %v", err)
+	}
+	if len(cfg.Apps) != 2 || cfg.Apps[1].Discovery == nil || cfg.Apps[1].RoomInfo == nil || cfg.Apps[1].RoomStats == nil {
+		t.Errorf("examples/config.yml with its second app uncommented: %d apps; want the second with discovery, room_info and room_stats", len(cfg.Apps))
 	}
 }

@@ -261,8 +261,9 @@ type RoomConfig struct {
 var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
 // Load reads, decodes and validates a configuration file. Relative
-// secret_key_file paths resolve against the file's directory, and every
-// secret_key_file is read now.
+// secret_key_file paths resolve against systemd's credentials directory
+// when it holds them, else against the file's directory (see
+// loadSecrets), and every secret_key_file is read now.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -515,18 +516,38 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// loadSecrets reads every secret_key_file, relative to dir.
+// CredentialsDirectoryEnv is the environment variable in which systemd
+// names the directory of the credentials LoadCredential= passes a service.
+const CredentialsDirectoryEnv = "CREDENTIALS_DIRECTORY"
+
+// loadSecrets reads every secret_key_file. A relative path is looked up
+// first among systemd's credentials ($CREDENTIALS_DIRECTORY, when the
+// service has any), then in dir, the configuration file's directory. So
+// one configuration naming prod-live.key works for the service, which
+// reads the copy LoadCredential= made of /etc/tencent_live_exporter/
+// prod-live.key, and for --config.check run as root before the service
+// ever started, which reads that file itself.
 func (c *Config) loadSecrets(dir string) error {
+	credentials := os.Getenv(CredentialsDirectoryEnv)
 	for _, a := range c.Apps {
 		if a.SecretKeyFile == "" {
 			continue
 		}
+		hint := ""
 		if !filepath.IsAbs(a.SecretKeyFile) {
-			a.SecretKeyFile = filepath.Join(dir, a.SecretKeyFile)
+			rel := a.SecretKeyFile
+			a.SecretKeyFile = filepath.Join(dir, rel)
+			if credentials != "" {
+				if p := filepath.Join(credentials, rel); fileExists(p) {
+					a.SecretKeyFile = p
+				} else {
+					hint = fmt.Sprintf(" (nor is it among the service's credentials in %s: add LoadCredential=%s:%s to the unit)", credentials, rel, filepath.Join(dir, rel))
+				}
+			}
 		}
 		data, err := os.ReadFile(a.SecretKeyFile)
 		if err != nil {
-			return fmt.Errorf("line %d: app %q: secret_key_file: %w", a.secretFileLine, a.Name, err)
+			return fmt.Errorf("line %d: app %q: secret_key_file: %w%s", a.secretFileLine, a.Name, err, hint)
 		}
 		key := strings.TrimSpace(string(data))
 		if key == "" {
@@ -535,6 +556,11 @@ func (c *Config) loadSecrets(dir string) error {
 		a.SecretKey = config.Secret(key)
 	}
 	return nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // String renders the configuration as YAML with every secret replaced by

@@ -129,6 +129,58 @@ func TestLoadResolvesSecretFile(t *testing.T) {
 	}
 }
 
+// TestLoadCredentialsDirectory: under systemd with LoadCredential=, a
+// relative secret_key_file is the credential of that name; without one
+// (--config.check as root, before the service ran) it is the file next to
+// the configuration that LoadCredential= copies.
+func TestLoadCredentialsDirectory(t *testing.T) {
+	write := func(path, content string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	etc, creds := t.TempDir(), t.TempDir()
+	cfgPath := filepath.Join(etc, "config.yml")
+	write(cfgPath, "apps:\n  - sdkappid: 1\n    region: usa\n    identifier: admin\n    secret_key_file: prod-live.key\n    rooms: [{id: a}]\n")
+	write(filepath.Join(etc, "prod-live.key"), "key-on-disk-not-real\n")
+	for _, tc := range []struct {
+		name, credentials, credKey string
+		wantFile, wantKey          string
+	}{
+		{"no credentials", "", "", filepath.Join(etc, "prod-live.key"), "key-on-disk-not-real"},
+		{"credential", creds, "key-from-credential-not-real", filepath.Join(creds, "prod-live.key"), "key-from-credential-not-real"},
+		{"credential missing", t.TempDir(), "", filepath.Join(etc, "prod-live.key"), "key-on-disk-not-real"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.credKey != "" {
+				write(filepath.Join(tc.credentials, "prod-live.key"), tc.credKey)
+			}
+			t.Setenv(CredentialsDirectoryEnv, tc.credentials)
+			cfg, err := Load(cfgPath)
+			if err != nil {
+				t.Fatalf("Load(%q) = %v; want no error", cfgPath, err)
+			}
+			if a := cfg.Apps[0]; a.SecretKeyFile != tc.wantFile || string(a.SecretKey) != tc.wantKey {
+				t.Errorf("Load(%q) with %s=%q: secret_key_file %q, key %q; want %q, %q", cfgPath, CredentialsDirectoryEnv, tc.credentials, a.SecretKeyFile, a.SecretKey, tc.wantFile, tc.wantKey)
+			}
+		})
+	}
+	t.Run("neither", func(t *testing.T) {
+		empty := t.TempDir()
+		t.Setenv(CredentialsDirectoryEnv, empty)
+		if err := os.Remove(filepath.Join(etc, "prod-live.key")); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Load(cfgPath)
+		want := fmt.Sprintf("config %s: line 5: app \"1\": secret_key_file: open %s: no such file or directory (nor is it among the service's credentials in %s: add LoadCredential=prod-live.key:%s to the unit)",
+			cfgPath, filepath.Join(etc, "prod-live.key"), empty, filepath.Join(etc, "prod-live.key"))
+		if fmt.Sprint(err) != want {
+			t.Errorf("Load(%q) = %v; want %q", cfgPath, err, want)
+		}
+	})
+}
+
 // TestLoadInvalid has one fixture per validation rule. names lists what the
 // message must mention besides being exactly want: the user's key and, where
 // yaml.v3 gives one, the line. A case with a bug is a known shortfall of
