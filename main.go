@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -53,13 +52,7 @@ func run() int {
 		demo          = kingpin.Flag("demo", "Run against a built-in fake of the Tencent API on loopback, with moving member counts; no account needed.").Bool()
 		toolkitFlags  = kingpinflag.AddFlags(kingpin.CommandLine, defaultListenAddress)
 	)
-	if version.Version == "" {
-		// Not built by make or promu (go install, go run): take the version
-		// Go recorded, from the module or from git.
-		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-			version.Version = strings.TrimPrefix(bi.Main.Version, "v")
-		}
-	}
+	stampVersion(debug.ReadBuildInfo())
 	promslogConfig := &promslog.Config{}
 	promslogflag.AddFlags(kingpin.CommandLine, promslogConfig)
 	kingpin.Version(version.Print(exporterName))
@@ -111,7 +104,7 @@ func run() int {
 
 	exporter, err := collector.New(cfg, collector.Options{
 		Logger:     logger,
-		UserAgent:  exporterName + "/" + version.Version,
+		UserAgent:  userAgent(),
 		ShardCount: *shardCount,
 		ShardIndex: *shardIndex,
 	})
