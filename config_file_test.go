@@ -1,6 +1,10 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -122,5 +126,36 @@ func TestGuideConfigChecks(t *testing.T) {
 	}
 	if len(cfg.Apps) != 2 || cfg.Apps[1].Discovery == nil || cfg.Apps[1].RoomInfo == nil || cfg.Apps[1].RoomStats == nil {
 		t.Errorf("examples/config.yml with its second app uncommented: %d apps; want the second with discovery, room_info and room_stats", len(cfg.Apps))
+	}
+}
+
+// TestConfigErrorPermission: a file the exporter may not read gets a
+// message that says as whom it runs and how to let it read the file.
+func TestConfigErrorPermission(t *testing.T) {
+	dir := t.TempDir()
+	configPath := filepath.Join(dir, "config.yml")
+	writeFile(t, configPath, "apps: []\n")
+	denied := fmt.Errorf(`config %s: line 6: app "live": secret_key_file: %w`, configPath,
+		&fs.PathError{Op: "open", Path: "/etc/tencent_live_exporter/app.key", Err: fs.ErrPermission})
+	for _, c := range []struct {
+		uid, gid int
+		systemd  bool
+		want     string
+	}{
+		{65534, 65534, false, "the exporter runs as uid 65534 (nobody, the container image's user); make the file readable by it (e.g. owner or group 65534, mode 0440), or on Kubernetes mount the Secret with defaultMode: 0440 and the pod's fsGroup: 65534"},
+		{1000, 1001, false, "the exporter runs as uid 1000, gid 1001; make the file readable by it (e.g. owner or group 1001, mode 0440)"},
+		{61234, 61234, true, "the exporter runs as uid 61234, gid 61234; make the file readable by it (e.g. owner or group 61234, mode 0440), or with systemd's DynamicUser= hand the key over with LoadCredential= (see examples/systemd/)"},
+	} {
+		if got := permissionHint(c.uid, c.gid, c.systemd); got != c.want {
+			t.Errorf("permissionHint(%d, %d, %v) = %q; want %q", c.uid, c.gid, c.systemd, got, c.want)
+		}
+	}
+	err := configError(configPath, denied)
+	if want := denied.Error() + ": " + permissionHint(os.Getuid(), os.Getgid(), os.Getenv("INVOCATION_ID") != ""); fmt.Sprint(err) != want || !errors.Is(err, fs.ErrPermission) {
+		t.Errorf("configError(%q, %v) = %v; want %q, still a permission error", configPath, denied, err, want)
+	}
+	other := errors.New("line 2: something else")
+	if err := configError(configPath, other); err != other {
+		t.Errorf("configError(%q, %v) = %v; want it unchanged", configPath, other, err)
 	}
 }

@@ -145,6 +145,7 @@ func run() int {
 		reloader: reloader,
 		config:   exporter.Config,
 		status:   exporter.Status,
+		reload:   reloads.state,
 		version:  version.Info(),
 		demo:     *demo,
 		logger:   logger,
