@@ -539,3 +539,53 @@ func TestReadmeTarballInstall(t *testing.T) {
 		t.Errorf("prod-live.key: %q, %v; want the pasted key", b, err)
 	}
 }
+
+// TestMakeListsSkips: make's test runs print what a plain go test prints,
+// keep a failure's exit status and output, and end `make test` with the
+// tests that were skipped and why (one the testdata package skips as a
+// missing promtool would), so that a skipped test does not pass for "ok".
+func TestMakeListsSkips(t *testing.T) {
+	toolOrSkip(t, "make", "make")
+	build := t.TempDir()
+	run := func(args ...string) (string, error) {
+		t.Helper()
+		cmd := exec.Command("make", append([]string{"-s", "--no-print-directory", "BUILD_DIR=" + build, "GOTESTFLAGS=-count=1"}, args...)...)
+		cmd.Env = append(os.Environ(), "CI=")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	const fixtures = "./internal/testsummary/testdata/"
+	out, err := run("go-test", "test-report", "PKGS="+fixtures+"skips")
+	if err != nil {
+		t.Fatalf("make go-test test-report: %v\n%s", err, out)
+	}
+	want := "2 tests were skipped:\n" +
+		"  " + module + "/internal/testsummary/testdata/skips TestNeedsPromtool: promtool not found in PATH (install the Debian package prometheus); skipping because CI is unset\n" +
+		"  " + module + "/internal/testsummary/testdata/skips TestTable/needs_chromium: chromium not found in PATH (install the Debian package chromium); skipping because CI is unset\n"
+	if !strings.Contains(out, "ok  \t"+module+"/internal/testsummary/testdata/skips") || !strings.Contains(out, want) || strings.Contains(out, "passing tests print nothing") {
+		t.Errorf("make go-test test-report printed:\n%s\nwant the package's ok, no passing test's log, then:\n%s", out, want)
+	}
+
+	out, err = run("go-test", "PKGS="+fixtures+"fails")
+	if err == nil || !strings.Contains(out, "the failure shows") || !strings.Contains(out, "FAIL\t"+module+"/internal/testsummary/testdata/fails") {
+		t.Errorf("make go-test on a failing package: %v; want an error and the failure:\n%s", err, out)
+	}
+
+	// make test ends with the report, and each of its go test runs feeds it.
+	dry, err := exec.Command("make", "-n", "test").CombinedOutput()
+	if err != nil {
+		t.Fatalf("make -n test: %v\n%s", err, dry)
+	}
+	lines := strings.Split(strings.TrimSpace(string(dry)), "\n")
+	if last := lines[len(lines)-1]; !strings.Contains(last, "testsummary -report ") {
+		t.Errorf("make test ends with %q; want the skipped tests' report", last)
+	}
+	for _, l := range lines {
+		if strings.Contains(l, "go test ") && !strings.Contains(l, "-fuzz") && !strings.Contains(l, "| ") {
+			t.Errorf("make test runs %q outside testsummary: its skips would not be reported", l)
+		}
+	}
+}
+
+// module is the exporter's module path.
+const module = "github.com/tencent-live-exporter/tencent_live_exporter"
