@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -94,6 +95,13 @@ func TestGuideConfigChecks(t *testing.T) {
 		"- id: live-1001", "- id: my-room-1",
 	)
 	guide := set.Replace(example)
+	// The key of step 2, next to the configuration (the first app's only).
+	firstKey := regexp.MustCompile(`secret_key_file: \S+`)
+	loc := firstKey.FindStringIndex(guide)
+	if loc == nil {
+		t.Fatal("examples/config.yml: no secret_key_file")
+	}
+	guide = guide[:loc[0]] + "secret_key_file: prod-live.key" + guide[loc[1]:]
 	if guide == example {
 		t.Fatal("the guide's values replaced nothing in examples/config.yml")
 	}
