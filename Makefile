@@ -34,13 +34,27 @@ LDFLAGS := \
 BUILD_FLAGS := -tags netgo -trimpath
 GOBUILD     := CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS) -ldflags "$(LDFLAGS)"
 
+# Tests run through internal/testsummary: the output of a plain `go test`
+# (package results, failed tests in full), and a record of the skipped
+# tests that `make test` prints at its end, so that a test skipped for lack
+# of a program (promtool, podman, chromium...) does not pass for an "ok".
+# bash's pipefail keeps go test's exit status through the pipe.
+SHELL       := bash
+.SHELLFLAGS := -o pipefail -c
+TESTSUMMARY := $(abspath $(BUILD_DIR))/testsummary
+SKIPPED     := $(abspath $(BUILD_DIR))/skipped-tests.txt
+# The packages `make unit` tests, the root package last (see unit).
+TEST_PKGS      = $(shell $(GO) list ./... | grep -vx '$(MODULE)')
+ROOT_TEST_PKGS = .
+GOTESTFLAGS   ?= -race -count=1
+
 # The container image: `make image` builds it for this machine's
 # architecture with podman (or docker: DOCKER=docker).
 DOCKER      ?= podman
 IMAGE       ?= tencent_live_exporter
 ARCH        ?= $(shell $(GO) env GOARCH)
 
-.PHONY: all build crossbuild release image test unit fmt-check fuzz deploy-test lint bench e2e load scrapecost clean webhookload
+.PHONY: all build crossbuild release image test unit go-test test-report fmt-check fuzz deploy-test lint bench e2e load scrapecost clean webhookload $(TESTSUMMARY)
 
 all: lint test build
 
@@ -73,8 +87,23 @@ image:
 
 # Everything CI checks: formatting, vet, the race-enabled test suite
 # (unit, binary, image, landing page, systemd and end-to-end tests),
-# the Kubernetes manifests' module, then each fuzzer for a few seconds.
+# the Kubernetes manifests' module, then each fuzzer for a few seconds;
+# then the list of the tests that were skipped, and why.
 test: unit deploy-test fuzz
+	@$(TESTSUMMARY) -report $(SKIPPED)
+
+# The skipped tests recorded since the last report.
+test-report: $(TESTSUMMARY)
+	@$(TESTSUMMARY) -report $(SKIPPED)
+
+$(TESTSUMMARY):
+	@$(GO) build -o $@ ./internal/testsummary
+
+# go test on the packages $(1) with GOTESTFLAGS, through testsummary;
+# `make go-test PKGS=...` runs it alone.
+run-go-test = $(GO) test -json $(GOTESTFLAGS) $(1) | $(TESTSUMMARY) -skipped $(SKIPPED)
+go-test: $(TESTSUMMARY)
+	$(call run-go-test,$(PKGS))
 
 # gofmt's list goes to a variable, not through `tee /dev/stderr`: tee
 # reopens stderr and, when it is a file, truncates what was logged so far.
@@ -84,15 +113,16 @@ fmt-check:
 # The root package's tests build release binaries and an image, and run
 # Chromium: they go after the other packages, so that their compiling does
 # not starve the timing tests of collector/ and examples/.
-unit: fmt-check
+unit: fmt-check $(TESTSUMMARY)
+	@rm -f $(SKIPPED)
 	$(GO) vet ./...
-	$(GO) test -race -count=1 $$($(GO) list ./... | grep -vx '$(MODULE)')
-	$(GO) test -race -count=1 .
+	$(call run-go-test,$(TEST_PKGS))
+	$(call run-go-test,$(ROOT_TEST_PKGS))
 
 # deploy/ is its own Go module, so that the Kubernetes API types it
 # checks the manifests against stay out of the exporter's dependencies.
-deploy-test:
-	cd deploy && $(GO) vet ./... && $(GO) test -count=1 ./...
+deploy-test: $(TESTSUMMARY)
+	cd deploy && $(GO) vet ./... && $(GO) test -count=1 -json ./... | $(TESTSUMMARY) -skipped $(SKIPPED)
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeAnswer$$' -fuzztime $(FUZZTIME) ./tencent/

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -385,9 +386,10 @@ func TestMakeFmtCheckKeepsLog(t *testing.T) {
 	}
 }
 
-// TestShippedConfigs: the configurations shipped with the systemd units
-// and in the Kubernetes ConfigMap are valid, as --config.check would find
-// them (the keys they name exist only where they are deployed).
+// TestShippedConfigs: the configurations shipped in the tarball (for
+// every install, systemd's included) and in the Kubernetes ConfigMap are
+// valid, as --config.check would find them (the keys they name exist only
+// where they are deployed).
 func TestShippedConfigs(t *testing.T) {
 	var cm struct {
 		Data map[string]string `yaml:"data"`
@@ -396,7 +398,7 @@ func TestShippedConfigs(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, config := range map[string]string{
-		"examples/systemd/config.yml":                      readRepoFile(t, "examples/systemd/config.yml"),
+		"examples/config.yml":                              readRepoFile(t, "examples/config.yml"),
 		"deploy/kubernetes/base/configmap.yaml config.yml": cm.Data["config.yml"],
 	} {
 		cfg, err := collector.Decode(strings.NewReader(config))
@@ -414,3 +416,176 @@ func readRepoFile(t *testing.T, name string) string {
 	}
 	return string(b)
 }
+
+// readmeBlock returns the commands of the first ```sh block of the README
+// after the line that starts with marker.
+func readmeBlock(t *testing.T, marker string) []string {
+	t.Helper()
+	lines := strings.Split(readRepoFile(t, "README.md"), "\n")
+	i := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, marker) })
+	if i < 0 {
+		t.Fatalf("README.md: no line starting with %q", marker)
+	}
+	for ; i < len(lines) && lines[i] != "```sh"; i++ {
+	}
+	var block []string
+	for i++; i < len(lines) && lines[i] != "```"; i++ {
+		block = append(block, lines[i])
+	}
+	if len(block) == 0 {
+		t.Fatalf("README.md: no ```sh block after %q", marker)
+	}
+	return block
+}
+
+// underRoot rewrites the absolute paths of a command into root, so that
+// the README's install commands can run without touching the machine.
+var underRoot = regexp.MustCompile(`(^|[\s=])/(etc|usr)/`)
+
+// TestReadmeTarballInstall runs the README's commands as written, in
+// order, the way a user does on a fresh machine: one tarball downloaded
+// with sha256sums.txt, checked, unpacked and installed, then the systemd
+// steps in the directory it unpacked to, up to the configuration check.
+// Only /etc and /usr are moved under a scratch root, and systemctl is
+// recorded instead of run. Every file the commands and the unit name must
+// be in the tarball, and the shipped configuration must check clean
+// before the service has ever run.
+func TestReadmeTarballInstall(t *testing.T) {
+	r := makeRelease(t)
+	r.hostBinary(t) // skips on a machine the release binaries cannot run on
+	bash := toolOrSkip(t, "bash", "bash")
+	arch := "linux-" + runtime.GOARCH
+	commands := append(readmeBlock(t, "**From a release tarball.**"), readmeBlock(t, "**systemd.**")...)
+	name := fmt.Sprintf("%s-%s.%s", exporterName, fileVersion(t), arch)
+	if !slices.ContainsFunc(commands, func(c string) bool {
+		return strings.Contains(c, strings.Replace(name, arch, "linux-amd64", 1)+".tar.gz")
+	}) {
+		t.Errorf("the README's tarball commands do not name %s.tar.gz (the VERSION file's)", strings.Replace(name, arch, "linux-amd64", 1))
+	}
+
+	// The download: one tarball and the checksums of all.
+	download, root := t.TempDir(), t.TempDir()
+	copyFile(t, filepath.Join(r.tarballDir, name+".tar.gz"), filepath.Join(download, name+".tar.gz"), 0o644)
+	copyFile(t, filepath.Join(r.tarballDir, "sha256sums.txt"), filepath.Join(download, "sha256sums.txt"), 0o644)
+	// A fresh machine has these directories.
+	for _, d := range []string{"usr/local/bin", "etc/systemd/system"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	script := []string{
+		"set -euo pipefail",
+		`[ -d "$ROOT" ] && [ "$ROOT" != / ] || exit 99`,
+		`systemctl() { echo "systemctl $*" >>"$ROOT/systemctl.log"; }`,
+		`export PATH="$ROOT/usr/local/bin:$PATH"`,
+	}
+	for _, c := range commands {
+		c = underRoot.ReplaceAllString(strings.ReplaceAll(c, "linux-amd64", arch), `${1}"$$ROOT"/$2/`)
+		// Never let a command reach the machine's own /etc or /usr.
+		if underRoot.MatchString(c) || strings.Contains(c, `""/`) {
+			t.Fatalf("command %q still names a path outside the scratch root", c)
+		}
+		script = append(script, c)
+	}
+	cmd := exec.Command(bash, "-c", strings.Join(script, "\n"))
+	cmd.Dir = download
+	cmd.Env = append(os.Environ(), "ROOT="+root, "CI=", collector.CredentialsDirectoryEnv+"=")
+	const key = "pasted-key-not-real"
+	cmd.Stdin = strings.NewReader(key + "\n")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the README's install commands failed: %v\n%s\n%s", err, strings.Join(script, "\n"), out)
+	}
+	if !strings.Contains(string(out), "Config file is ok") {
+		t.Errorf("the README's --config.check did not pass:\n%s", out)
+	}
+	log, _ := os.ReadFile(filepath.Join(root, "systemctl.log"))
+	if want := "systemctl enable --now tencent_live_exporter.socket"; !strings.Contains(string(log), want) {
+		t.Errorf("systemctl calls:\n%s\nwant %q", log, want)
+	}
+
+	// What the unit needs is where the commands put it.
+	svc := filepath.Join(root, "etc/systemd/system", serviceUnit)
+	if _, err := os.Stat(filepath.Join(root, "etc/systemd/system", socketUnit)); err != nil {
+		t.Error(err)
+	}
+	data, err := os.ReadFile(svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		setting, value, _ := strings.Cut(line, "=")
+		var file string
+		switch setting {
+		case "ExecStart":
+			file = strings.Fields(value)[0]
+			for _, a := range strings.Fields(value) {
+				if f, ok := strings.CutPrefix(a, "--config.file="); ok {
+					if _, err := os.Stat(filepath.Join(root, f)); err != nil {
+						t.Errorf("%s: %v", line, err)
+					}
+				}
+			}
+		case "LoadCredential":
+			_, file, _ = strings.Cut(value, ":")
+		default:
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(root, file)); err != nil {
+			t.Errorf("%s: %v", line, err)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "etc/tencent_live_exporter/prod-live.key")); err != nil || strings.TrimSpace(string(b)) != key {
+		t.Errorf("prod-live.key: %q, %v; want the pasted key", b, err)
+	}
+}
+
+// TestMakeListsSkips: make's test runs print what a plain go test prints,
+// keep a failure's exit status and output, and end `make test` with the
+// tests that were skipped and why (one the testdata package skips as a
+// missing promtool would), so that a skipped test does not pass for "ok".
+func TestMakeListsSkips(t *testing.T) {
+	toolOrSkip(t, "make", "make")
+	build := t.TempDir()
+	run := func(args ...string) (string, error) {
+		t.Helper()
+		cmd := exec.Command("make", append([]string{"-s", "--no-print-directory", "BUILD_DIR=" + build, "GOTESTFLAGS=-count=1"}, args...)...)
+		cmd.Env = append(os.Environ(), "CI=")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	const fixtures = "./internal/testsummary/testdata/"
+	out, err := run("go-test", "test-report", "PKGS="+fixtures+"skips")
+	if err != nil {
+		t.Fatalf("make go-test test-report: %v\n%s", err, out)
+	}
+	want := "2 tests were skipped:\n" +
+		"  " + module + "/internal/testsummary/testdata/skips TestNeedsPromtool: promtool not found in PATH (install the Debian package prometheus); skipping because CI is unset\n" +
+		"  " + module + "/internal/testsummary/testdata/skips TestTable/needs_chromium: chromium not found in PATH (install the Debian package chromium); skipping because CI is unset\n"
+	if !strings.Contains(out, "ok  \t"+module+"/internal/testsummary/testdata/skips") || !strings.Contains(out, want) || strings.Contains(out, "passing tests print nothing") {
+		t.Errorf("make go-test test-report printed:\n%s\nwant the package's ok, no passing test's log, then:\n%s", out, want)
+	}
+
+	out, err = run("go-test", "PKGS="+fixtures+"fails")
+	if err == nil || !strings.Contains(out, "the failure shows") || !strings.Contains(out, "FAIL\t"+module+"/internal/testsummary/testdata/fails") {
+		t.Errorf("make go-test on a failing package: %v; want an error and the failure:\n%s", err, out)
+	}
+
+	// make test ends with the report, and each of its go test runs feeds it.
+	dry, err := exec.Command("make", "-n", "test").CombinedOutput()
+	if err != nil {
+		t.Fatalf("make -n test: %v\n%s", err, dry)
+	}
+	lines := strings.Split(strings.TrimSpace(string(dry)), "\n")
+	if last := lines[len(lines)-1]; !strings.Contains(last, "testsummary -report ") {
+		t.Errorf("make test ends with %q; want the skipped tests' report", last)
+	}
+	for _, l := range lines {
+		if strings.Contains(l, "go test ") && !strings.Contains(l, "-fuzz") && !strings.Contains(l, "| ") {
+			t.Errorf("make test runs %q outside testsummary: its skips would not be reported", l)
+		}
+	}
+}
+
+// module is the exporter's module path.
+const module = "github.com/tencent-live-exporter/tencent_live_exporter"

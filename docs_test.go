@@ -4,9 +4,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/tencent-live-exporter/tencent_live_exporter/collector"
 )
 
 // anchors returns the GitHub anchors of a Markdown file's headings.
@@ -88,5 +91,42 @@ func TestDocsLinks(t *testing.T) {
 				t.Errorf("%s: %q: user documentation holds a developer's note", f, internal)
 			}
 		}
+	}
+}
+
+// troubleshootingRow returns the README's troubleshooting table row of code.
+func troubleshootingRow(t *testing.T, readme, code string) string {
+	t.Helper()
+	row := lineWith(readme, "| `"+code+"` |")
+	if row == "" {
+		t.Fatalf("README.md: no troubleshooting row for %s", code)
+	}
+	return row
+}
+
+// TestTroubleshootingRows: the 60007 row gives each command's own limit
+// (the collector's constants: get_room_list allows 10/s, not 200), and
+// the 70016 row names a wrong sdkappid as well as a wrong region.
+func TestTroubleshootingRows(t *testing.T) {
+	readme := readRepoFile(t, "README.md")
+	row := troubleshootingRow(t, readme, "60007")
+	for command, limit := range map[string]float64{
+		"get_member_list": collector.UpstreamQPSLimit,
+		"get_room_info":   collector.RoomInfoQPSLimit,
+		"get_room_stats":  collector.RoomStatsQPSLimit,
+		"get_room_list":   collector.RoomListQPSLimit,
+	} {
+		if !regexp.MustCompile("`" + command + "` " + strconv.FormatFloat(limit, 'f', -1, 64) + `\b`).MatchString(row) {
+			t.Errorf("README.md 60007 row does not give %s's limit, %g calls/s:\n%s", command, limit, row)
+		}
+	}
+	row = troubleshootingRow(t, readme, "70016")
+	for _, want := range []string{"`region`", "`sdkappid`"} {
+		if !strings.Contains(row, want) {
+			t.Errorf("README.md 70016 row does not name %s:\n%s", want, row)
+		}
+	}
+	if !strings.Contains(errorMeanings["70016"], "sdkappid") {
+		t.Errorf("landing page meaning of 70016 %q does not name the sdkappid", errorMeanings["70016"])
 	}
 }

@@ -75,7 +75,9 @@ func checkTelemetryPath(p string) error {
 }
 
 // configError adds to err, when the configuration file itself does not
-// exist, how to give one: it is where a new user's first run ends.
+// exist, how to give one: it is where a new user's first run ends. When a
+// file cannot be read for lack of permission, it says as whom the exporter
+// runs and how to let it read the file.
 func configError(path string, err error) error {
 	if err == nil {
 		return nil
@@ -83,7 +85,30 @@ func configError(path string, err error) error {
 	if _, statErr := os.Stat(path); errors.Is(statErr, fs.ErrNotExist) {
 		return fmt.Errorf("%w; pass --config.file=PATH (examples/config.yml is a start), or try --demo for a built-in fake of the Tencent API", err)
 	}
+	if errors.Is(err, fs.ErrPermission) {
+		return fmt.Errorf("%w: %s", err, permissionHint(os.Getuid(), os.Getgid(), os.Getenv("INVOCATION_ID") != ""))
+	}
 	return err
+}
+
+// imageUser is the uid and gid the container image runs as (nobody).
+const imageUser = 65534
+
+// permissionHint says how to let the exporter, running as uid and gid
+// (under systemd when systemd is true), read a file it was refused.
+func permissionHint(uid, gid int, systemd bool) string {
+	who := fmt.Sprintf("the exporter runs as uid %d, gid %d", uid, gid)
+	if uid == imageUser {
+		who = fmt.Sprintf("the exporter runs as uid %d (nobody, the container image's user)", imageUser)
+	}
+	fix := fmt.Sprintf("make the file readable by it (e.g. owner or group %d, mode 0440)", gid)
+	switch {
+	case systemd:
+		fix += ", or with systemd's DynamicUser= hand the key over with LoadCredential= (see examples/systemd/)"
+	case uid == imageUser:
+		fix += fmt.Sprintf(", or on Kubernetes mount the Secret with defaultMode: 0440 and the pod's fsGroup: %d", imageUser)
+	}
+	return who + "; " + fix
 }
 
 // scrapeBudget is how long a scrape may spend refreshing rooms: the
@@ -344,7 +369,7 @@ func (rl *reloader) applyOnce() error {
 	}
 	if err != nil {
 		rl.logger.Error("Error reloading config", "err", err)
-		rl.status.failed()
+		rl.status.failed(time.Now(), err)
 		return err
 	}
 	rl.logger.Info("Reloaded config", "apps", len(cfg.Apps))
@@ -352,12 +377,23 @@ func (rl *reloader) applyOnce() error {
 	return nil
 }
 
-// reloadStatus exposes the outcome of the last configuration (re)load.
-// It implements prometheus.Collector.
+// reloadStatus exposes the outcome of the last configuration (re)load,
+// as metrics and, for the landing page, the failure that keeps the
+// previous configuration running. It implements prometheus.Collector.
 type reloadStatus struct {
 	mu          sync.Mutex
 	successful  bool
 	lastSuccess time.Time
+	lastFailure time.Time // of the failed reloads since the last success
+	lastErr     error
+}
+
+// reloadState is what the landing page shows of the reloads.
+type reloadState struct {
+	Successful  bool
+	LastSuccess time.Time
+	LastFailure time.Time // zero while the last reload succeeded
+	Err         error
 }
 
 var (
@@ -372,13 +408,22 @@ func newReloadStatus() *reloadStatus { return &reloadStatus{} }
 func (s *reloadStatus) succeeded(t time.Time) {
 	s.mu.Lock()
 	s.successful, s.lastSuccess = true, t
+	s.lastFailure, s.lastErr = time.Time{}, nil
 	s.mu.Unlock()
 }
 
-func (s *reloadStatus) failed() {
+func (s *reloadStatus) failed(t time.Time, err error) {
 	s.mu.Lock()
 	s.successful = false
+	s.lastFailure, s.lastErr = t, err
 	s.mu.Unlock()
+}
+
+// state returns the outcome of the last reload.
+func (s *reloadStatus) state() reloadState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return reloadState{Successful: s.successful, LastSuccess: s.lastSuccess, LastFailure: s.lastFailure, Err: s.lastErr}
 }
 
 func (s *reloadStatus) Describe(ch chan<- *prometheus.Desc) {

@@ -232,6 +232,25 @@ func TestImage(t *testing.T) {
 		}
 	})
 
+	t.Run("key unreadable by the image's user", func(t *testing.T) {
+		// The key mounted as root's alone, mode 0400: the exporter, as
+		// 65534, is refused it and says what to change.
+		dir := mountableConfig(t, "apps:\n  - name: live\n    sdkappid: 1400000902\n    region: singapore\n    identifier: administrator\n    secret_key_file: app.key\n    rooms: [{id: room-1}]\n", "tle-unreadable-key")
+		if err := os.Chown(filepath.Join(dir, "app.key"), 0, 0); err != nil {
+			t.Fatal(err)
+		}
+		args := append(append([]string{"run", "--rm", "-v", dir + ":/etc/tencent_live_exporter:ro"}, podmanRunFlags...), image)
+		out, err := p.command(args...).CombinedOutput()
+		if err == nil {
+			t.Fatalf("podman run with an unreadable key exited 0:\n%s", out)
+		}
+		for _, want := range []string{"secret_key_file: open /etc/tencent_live_exporter/app.key: permission denied", "uid 65534", "mode 0440", "defaultMode: 0440"} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("run with an unreadable key: output lacks %q:\n%s", want, out)
+			}
+		}
+	})
+
 	t.Run("demo", func(t *testing.T) {
 		c := p.start(t, image, nil, "--demo")
 		m := c.scrape(t)

@@ -26,17 +26,26 @@ type landingPage struct {
 	demo    bool
 	links   []landingLink
 	status  func() []collector.AppStatus
+	reload  func() reloadState // nil: no reloads to show
 	now     func() time.Time
 	logger  *slog.Logger
 }
 
 // landingData is what landingTemplate renders.
 type landingData struct {
-	Version string
-	Demo    bool
-	Links   []landingLink
-	Now     string
-	Apps    []landingApp
+	Version      string
+	Demo         bool
+	Links        []landingLink
+	Now          string
+	ReloadFailed *landingReload // nil unless the last reload failed
+	Apps         []landingApp
+}
+
+// landingReload is a failed reload: when, why, and since when the
+// configuration that still runs was loaded.
+type landingReload struct {
+	Time, Ago, Error string
+	RunningSince     string
 }
 
 type landingApp struct {
@@ -62,7 +71,7 @@ var errorMeanings = map[string]string{
 	"60011":   "the app's frequency limit over all commands",
 	"70001":   "UserSig expired; the exporter signs a new one",
 	"70009":   "signature rejected: wrong secret key or sdkappid",
-	"70016":   "wrong region for this app",
+	"70016":   "wrong region or sdkappid for this app",
 	"100001":  "transient error of the Tencent backend",
 	"100004":  "room does not exist (never created, or dissolved)",
 	"100006":  "not a live room: check the room id",
@@ -88,6 +97,16 @@ func (p *landingPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	now := p.now()
 	data := landingData{Version: p.version, Demo: p.demo, Links: p.links, Now: now.UTC().Format(time.RFC3339)}
+	if p.reload != nil {
+		if r := p.reload(); !r.Successful && r.Err != nil {
+			data.ReloadFailed = &landingReload{
+				Time:         r.LastFailure.UTC().Format(time.RFC3339),
+				Ago:          now.Sub(r.LastFailure).Round(time.Second).String(),
+				Error:        r.Err.Error(),
+				RunningSince: r.LastSuccess.UTC().Format(time.RFC3339),
+			}
+		}
+	}
 	for _, a := range p.status() {
 		app := landingApp{Name: a.Name, Up: a.Up, Rooms: a.Rooms, Deferred: a.Deferred}
 		if e := a.LastError; e != nil {
@@ -144,6 +163,8 @@ header { background: #e6522c; color: #fff; padding: 0.6em 1.2em; }
 header h1 { margin: 0; font-size: 1.5em; }
 main { padding: 0 1.2em 1.2em; }
 .banner { background: #fff3b0; border: 2px solid #d4a000; padding: 0.6em 1em; margin: 1em 0; font-weight: 600; }
+.alert { background: #ffebe9; border: 2px solid #cf222e; padding: 0.6em 1em; margin: 1em 0; }
+.alert pre { white-space: pre-wrap; margin: 0.4em 0; }
 table { border-collapse: collapse; margin: 0.6em 0; }
 th, td { border: 1px solid #d0d7de; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; }
@@ -162,6 +183,9 @@ code { font-size: 0.95em; }
 <main>
 {{- if .Demo}}
 <div class="banner" id="demo-banner" role="status">Demo mode: these numbers come from a built-in fake of the Tencent API on loopback, not from Tencent Cloud. Run without <code>--demo</code> and with <code>--config.file</code> to watch your own rooms.</div>
+{{- end}}
+{{- with .ReloadFailed}}
+<div class="alert" id="reload-failed" role="alert"><strong>The last configuration reload failed</strong> at <span class="time">{{.Time}}</span> ({{.Ago}} ago); the configuration loaded at {{.RunningSince}} is still running. Fix the file and reload (SIGHUP or <code>POST /-/reload</code>):<pre class="reload-error">{{.Error}}</pre></div>
 {{- end}}
 <p>Prometheus exporter for the member counts of Tencent Cloud live rooms. Version: <span id="version">{{.Version}}</span></p>
 <ul id="links">

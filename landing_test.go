@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"image/png"
 	"io"
 	"log/slog"
@@ -76,6 +77,45 @@ func TestLandingPage(t *testing.T) {
 		if rec.Code != http.StatusNotFound {
 			t.Errorf("GET /debug/pprof/heap: %d; want 404", rec.Code)
 		}
+	}
+}
+
+// TestLandingPageReloadFailed: a failed reload shows, with when and why
+// and since when the running configuration was loaded, until a reload
+// succeeds.
+func TestLandingPageReloadFailed(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	status := newReloadStatus()
+	status.succeeded(now.Add(-time.Hour))
+	p := &landingPage{
+		version: "1.2.3",
+		status:  func() []collector.AppStatus { return nil },
+		reload:  status.state,
+		now:     func() time.Time { return now },
+		logger:  slog.New(slog.DiscardHandler),
+	}
+	get := func() string {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		p.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+		return rec.Body.String()
+	}
+	if body := get(); strings.Contains(body, "reload-failed") {
+		t.Errorf("page shows a failed reload before any:\n%s", body)
+	}
+	status.failed(now.Add(-2*time.Minute), errors.New(`config /etc/x/config.yml: line 12: app "<live>": max_qps must be in (0, 200], got 300`))
+	body := get()
+	for _, want := range []string{
+		`<div class="alert" id="reload-failed" role="alert"><strong>The last configuration reload failed</strong> at <span class="time">2026-05-01T11:58:00Z</span> (2m0s ago); the configuration loaded at 2026-05-01T11:00:00Z is still running.`,
+		`<pre class="reload-error">config /etc/x/config.yml: line 12: app &#34;&lt;live&gt;&#34;: max_qps must be in (0, 200], got 300</pre>`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page after a failed reload lacks %s:\n%s", want, body)
+		}
+	}
+	status.succeeded(now)
+	if body := get(); strings.Contains(body, "reload-failed") {
+		t.Errorf("page still shows the failed reload after a good one:\n%s", body)
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strings"
 	"syscall"
 	"time"
 
@@ -62,13 +61,7 @@ func run() int {
 		callbackPath  = kingpin.Flag("callback.path", "Path of the callback URL given to Tencent.").Default("/callback").String()
 		callbackWeb   = kingpin.Flag("callback.web.config.file", "Path to an exporter-toolkit web configuration file (TLS, basic auth) for the callback receiver.").Default("").String()
 	)
-	if version.Version == "" {
-		// Not built by make or promu (go install, go run): take the version
-		// Go recorded, from the module or from git.
-		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-			version.Version = strings.TrimPrefix(bi.Main.Version, "v")
-		}
-	}
+	stampVersion(debug.ReadBuildInfo())
 	promslogConfig := &promslog.Config{}
 	promslogflag.AddFlags(kingpin.CommandLine, promslogConfig)
 	kingpin.Version(version.Print(exporterName))
@@ -127,7 +120,7 @@ func run() int {
 
 	exporter, err := collector.New(cfg, collector.Options{
 		Logger:     logger,
-		UserAgent:  exporterName + "/" + version.Version,
+		UserAgent:  userAgent(),
 		ShardCount: *shardCount,
 		ShardIndex: *shardIndex,
 	})
@@ -168,6 +161,7 @@ func run() int {
 		reloader: reloader,
 		config:   exporter.Config,
 		status:   exporter.Status,
+		reload:   reloads.state,
 		version:  version.Info(),
 		demo:     *demo,
 		logger:   logger,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -104,7 +105,7 @@ func TestBinaryReload(t *testing.T) {
 	}{
 		{"invalid value", config("max_qps: 500", "keep-1", "new-2"), "max_qps must be in (0, 200], got 500"},
 		{"unknown key", config("refresh_intervall: 1m", "keep-1", "new-2"), `unknown key "refresh_intervall" in app`},
-		{"not YAML", "apps: [\n", "yaml"},
+		{"not YAML", "apps: [\n", "line 1: invalid YAML"},
 	} {
 		t.Run("POST rejects "+c.name, func(t *testing.T) {
 			writeFile(t, configPath, c.config)
@@ -119,6 +120,12 @@ func TestBinaryReload(t *testing.T) {
 			check(t, m, want{"keep-1": 10, "keep-2": 20, "new-1": 40, "new-2": -1})
 			if v := reloadOK(t, m); v != 0 {
 				t.Errorf("config_last_reload_successful = %g after a failed reload; want 0", v)
+			}
+			// The landing page says so, and why, until a good reload.
+			_, page := httpDo(t, http.MethodGet, e.url+"/", nil)
+			shown := html.UnescapeString(lineWith(page, `id="reload-failed"`) + lineWith(page, "reload-error"))
+			if !strings.Contains(shown, "The last configuration reload failed") || !strings.Contains(shown, c.want) {
+				t.Errorf("landing page after a failed reload: %q; want the failure and %q", shown, c.want)
 			}
 		})
 	}
@@ -135,6 +142,9 @@ func TestBinaryReload(t *testing.T) {
 		// before the apply; one that starts after it cannot.
 		_, m := e.scrape(t)
 		check(t, m, want{"keep-1": 10, "new-1": 40, "new-2": 50, "keep-2": -1, "drop-1": -1})
+		if _, page := httpDo(t, http.MethodGet, e.url+"/", nil); strings.Contains(page, "reload-failed") {
+			t.Errorf("landing page still shows the failed reload after a good one:\n%s", lineWith(page, "reload-failed"))
+		}
 		if e.Exited() {
 			t.Fatalf("exporter exited on SIGHUP: %v", e.Err())
 		}

@@ -43,6 +43,7 @@ type site struct {
 	reloader    *reloader
 	config      func() *collector.Config     // the running configuration
 	status      func() []collector.AppStatus // each app's state, for the landing page
+	reload      func() reloadState           // the last reload's outcome, for the landing page
 	version     string                       // shown on the landing page
 	demo        bool                         // the landing page says so
 	logger      *slog.Logger
@@ -64,6 +65,7 @@ func newMux(s site) *http.ServeMux {
 			{Address: docsURL, Text: "Documentation", Description: "setup, alerts runbook and troubleshooting"},
 		},
 		status: s.status,
+		reload: s.reload,
 		now:    time.Now,
 		logger: s.logger,
 	})

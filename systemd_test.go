@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -28,6 +29,8 @@ const (
 	socketUnit     = "tencent_live_exporter.socket"
 	unitBinary     = "/usr/local/bin/tencent_live_exporter"
 	unitConfigFile = "/etc/tencent_live_exporter/config.yml"
+	// unitConfigExample is what the README installs as unitConfigFile.
+	unitConfigExample = "examples/config.yml"
 )
 
 // unitFile is a unit's settings: section -> key -> values in order.
@@ -163,39 +166,41 @@ func copyTree(t *testing.T, from, to string) {
 
 // TestSystemdSocketActivation runs the unit's ExecStart as systemd would:
 // systemd-socket-activate holds the listening socket and hands it over
-// (--web.systemd-socket), the configuration is examples/systemd/config.yml
-// and the key comes from the file LoadCredential= names, in a stand-in for
-// /run/credentials/tencent_live_exporter.service/. Then the unit's
-// ExecReload signal reloads, and SIGTERM stops it.
+// (--web.systemd-socket), the configuration is examples/config.yml, the
+// one the README installs, and the key comes from the credential
+// LoadCredential= names, in a stand-in for
+// /run/credentials/tencent_live_exporter.service/ passed as
+// $CREDENTIALS_DIRECTORY (the key file next to the configuration, which
+// LoadCredential= copies, is root's alone: the service cannot read it).
+// Then the unit's ExecReload signal reloads, and SIGTERM stops it.
 func TestSystemdSocketActivation(t *testing.T) {
 	activate := toolOrSkip(t, "systemd-socket-activate", "systemd")
 	svc := readUnit(t, serviceUnit)
 
-	config, err := os.ReadFile(filepath.Join(systemdDir, "config.yml"))
+	config, err := os.ReadFile(unitConfigExample)
 	if err != nil {
 		t.Fatal(err)
 	}
 	credDir := t.TempDir()
-	realCredDir := "/run/credentials/" + serviceUnit + "/"
-	f := newFakeApp(t, 1400000000) // examples/systemd/config.yml's sdkappid
+	f := newFakeApp(t, 1400000000) // examples/config.yml's sdkappid
 	f.SetRoom("live-1001", tencenttest.Room{MemberCount: 31})
 	f.SetRoom("live-1002", tencenttest.Room{MemberCount: 32})
+	f.SetRoom("live-1003", tencenttest.Room{MemberCount: 33})
 	creds := svc["Service"]["LoadCredential"]
 	if len(creds) == 0 {
 		t.Fatalf("%s has no LoadCredential=", serviceUnit)
 	}
 	for _, c := range creds {
 		name, source, ok := strings.Cut(c, ":")
-		if !ok || !strings.HasPrefix(source, "/etc/tencent_live_exporter/") {
-			t.Errorf("LoadCredential=%s; want NAME:/etc/tencent_live_exporter/FILE", c)
+		if !ok || source != path.Dir(unitConfigFile)+"/"+name {
+			t.Errorf("LoadCredential=%s; want NAME:%s/NAME, the file a relative secret_key_file names without systemd", c, path.Dir(unitConfigFile))
 		}
-		if !strings.Contains(string(config), "secret_key_file: "+realCredDir+name+"\n") {
-			t.Errorf("config.yml does not read credential %s from %s%s", name, realCredDir, name)
+		if !strings.Contains(string(config), "secret_key_file: "+name+"\n") {
+			t.Errorf("%s does not read credential %s (secret_key_file: %s)", unitConfigExample, name, name)
 		}
 		writeFile(t, filepath.Join(credDir, name), f.key+"\n")
 	}
-	cfg := strings.ReplaceAll(string(config), realCredDir, credDir+"/")
-	cfg = strings.Replace(cfg, "region: singapore", "endpoint: "+f.URL, 1)
+	cfg := strings.Replace(string(config), "region: singapore", "endpoint: "+f.URL, 1)
 	configPath := filepath.Join(t.TempDir(), "config.yml")
 	writeFile(t, configPath, cfg)
 
@@ -223,7 +228,7 @@ func TestSystemdSocketActivation(t *testing.T) {
 	}
 
 	addr := childproc.FreeAddr(t)
-	p := childproc.Start(t, t.TempDir(), activate, append([]string{"--listen=" + addr, exporterBinary(t)}, args...)...)
+	p := childproc.Start(t, t.TempDir(), activate, append([]string{"--listen=" + addr, "--setenv=CREDENTIALS_DIRECTORY=" + credDir, exporterBinary(t)}, args...)...)
 	url := "http://" + addr
 	waitFor(t, p, startTimeout, "/-/ready on the handed-over socket", func() bool {
 		resp, _, err := fetch(httpClient, http.MethodGet, url+"/-/ready", nil, nil)
@@ -231,7 +236,7 @@ func TestSystemdSocketActivation(t *testing.T) {
 	})
 	_, body := httpDo(t, http.MethodGet, url+"/metrics", http.Header{scrapeTimeoutHeader: {"5"}})
 	m := parseMetrics(t, body)
-	for room, want := range map[string]float64{"live-1001": 31, "live-1002": 32} {
+	for room, want := range map[string]float64{"live-1001": 31, "live-1002": 32, "live-1003": 33} {
 		if v, _ := m.get(t, "tencent_live_room_members", "app", "prod-live", "room", room); v != want {
 			t.Errorf("tencent_live_room_members{room=%s} = %g; want %g", room, v, want)
 		}

@@ -362,8 +362,9 @@ type RoomConfig struct {
 var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
 // Load reads, decodes and validates a configuration file. Relative
-// secret_key_file paths resolve against the file's directory, and every
-// secret_key_file is read now.
+// secret_key_file paths resolve against systemd's credentials directory
+// when it holds them, else against the file's directory (see
+// loadSecrets), and every secret_key_file is read now.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -385,14 +386,18 @@ func Load(path string) (*Config, error) {
 // Decode decodes and validates a configuration without touching the file
 // system: secret_key_file paths are checked but not read.
 func Decode(r io.Reader) (*Config, error) {
-	dec := yaml.NewDecoder(r)
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var cfg Config
 	if err := dec.Decode(&cfg); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("empty configuration: apps must list at least one app")
 		}
-		return nil, err
+		return nil, syntaxError(data, err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
@@ -402,6 +407,40 @@ func Decode(r io.Reader) (*Config, error) {
 		return nil, err
 	}
 	return &cfg, nil
+}
+
+// yamlErrorRE matches yaml.v3's syntax errors.
+var yamlErrorRE = regexp.MustCompile(`^yaml: line (\d+): (.+)$`)
+
+// maxSyntaxScan bounds the lines syntaxError parses prefixes of.
+const maxSyntaxScan = 5000
+
+// syntaxError rewrites a yaml.v3 syntax error to name the line at fault.
+// yaml.v3 reports the line where the enclosing block starts ("line 1: did
+// not find expected key" for a key misindented on line 5), so the line is
+// found again: the first n such that the first n lines of the file fail
+// to parse with the same message. Other errors are returned unchanged.
+func syntaxError(data []byte, err error) error {
+	m := yamlErrorRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err
+	}
+	line, _ := strconv.Atoi(m[1])
+	msg := m[2]
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	for n := line; n <= len(lines) && n <= maxSyntaxScan; n++ {
+		var node yaml.Node
+		perr := yaml.Unmarshal(bytes.Join(lines[:n], nil), &node)
+		if pm := yamlErrorRE.FindStringSubmatch(fmt.Sprint(perr)); pm != nil && pm[2] == msg {
+			line = n
+			break
+		}
+	}
+	switch msg {
+	case "did not find expected key", "did not find expected '-' indicator", "mapping values are not allowed in this context":
+		msg += " (check the indentation of this line and the one before)"
+	}
+	return &positionError{line: line, err: fmt.Errorf("invalid YAML: %s", msg)}
 }
 
 // UnmarshalYAML rejects unknown keys (yaml.v3 does not pass KnownFields to
@@ -419,9 +458,12 @@ func (a *AppConfig) UnmarshalYAML(node *yaml.Node) error {
 		RequestTimeout:  model.Duration(DefaultRequestTimeout),
 		line:            node.Line,
 	}
+	unquoteSDKAppID(node)
 	if err := decodeFields(node, a, "app", ""); err != nil {
 		return err
 	}
+	// The console shows "Singapore"; the regions are matched in lower case.
+	a.Region = strings.ToLower(strings.TrimSpace(a.Region))
 	a.secretFileLine = keyLine(node, "secret_key_file")
 	if a.Name == "" {
 		a.Name = strconv.FormatUint(a.SDKAppID, 10)
@@ -442,13 +484,47 @@ func (a *AppConfig) UnmarshalYAML(node *yaml.Node) error {
 	if err := a.validate(); err != nil {
 		line := a.line
 		var pe *positionError
-		if errors.As(err, &pe) {
+		var ke *keyError
+		switch {
+		case errors.As(err, &pe):
 			line, err = pe.line, pe.err
+		case errors.As(err, &ke):
+			// The line of the key at fault, or the app's when it is unset
+			// (a default, or a key that must be set).
+			line, err = keyLine(node, ke.key), ke.err
 		}
 		return &positionError{line: line, err: fmt.Errorf("app %q: %w", a.Name, err)}
 	}
 	return nil
 }
+
+// unquoteSDKAppID lets sdkappid be quoted, as copied from the console
+// ("1400012345"): a string of digits decodes as the number it spells.
+func unquoteSDKAppID(node *yaml.Node) {
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		k, v := node.Content[i], node.Content[i+1]
+		if k.Value != "sdkappid" || v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
+			continue
+		}
+		digits := strings.TrimSpace(v.Value)
+		if _, err := strconv.ParseUint(digits, 10, 64); err == nil {
+			v.Tag, v.Value, v.Style = "!!int", digits, 0
+		}
+	}
+}
+
+// keyError is a validation error about one key of a block; the block's
+// UnmarshalYAML turns it into a positionError at that key's line.
+type keyError struct {
+	key string
+	err error
+}
+
+func (e *keyError) Error() string { return e.err.Error() }
+func (e *keyError) Unwrap() error { return e.err }
+
+// at ties a validation error to key.
+func at(key string, err error) error { return &keyError{key: key, err: err} }
 
 // UnmarshalYAML decodes and validates one room.
 func (r *RoomConfig) UnmarshalYAML(node *yaml.Node) error {
@@ -474,46 +550,46 @@ func (r *RoomConfig) UnmarshalYAML(node *yaml.Node) error {
 func (a *AppConfig) validate() error {
 	switch {
 	case a.SDKAppID == 0:
-		return errors.New("sdkappid must be set")
+		return at("sdkappid", errors.New("sdkappid must be set"))
 	case a.Identifier == "":
-		return errors.New("identifier must be set")
+		return at("identifier", errors.New("identifier must be set"))
 	case a.Region == "" && a.Endpoint == "":
 		return errors.New("one of region and endpoint must be set")
 	case a.Region != "" && a.Endpoint != "":
-		return errors.New("at most one of region and endpoint may be set")
+		return at("endpoint", errors.New("at most one of region and endpoint may be set"))
 	case a.SecretKey == "" && a.SecretKeyFile == "":
 		return errors.New("one of secret_key and secret_key_file must be set")
 	case a.SecretKey != "" && a.SecretKeyFile != "":
-		return errors.New("at most one of secret_key and secret_key_file may be set")
+		return at("secret_key", errors.New("at most one of secret_key and secret_key_file may be set"))
 	case !(a.MaxQPS > 0 && a.MaxQPS <= UpstreamQPSLimit):
-		return fmt.Errorf("max_qps must be in (0, %g], got %g", UpstreamQPSLimit, a.MaxQPS)
+		return at("max_qps", fmt.Errorf("max_qps must be in (0, %g], got %g", UpstreamQPSLimit, a.MaxQPS))
 	case a.MaxQPSTotal < 0 || a.MaxQPSTotal > MaxQPSTotalLimit || math.IsNaN(a.MaxQPSTotal):
-		return fmt.Errorf("max_qps_total must be in (0, %g] when set, got %g", MaxQPSTotalLimit, a.MaxQPSTotal)
+		return at("max_qps_total", fmt.Errorf("max_qps_total must be in (0, %g] when set, got %g", MaxQPSTotalLimit, a.MaxQPSTotal))
 	case a.MaxConcurrency < 1 || a.MaxConcurrency > MaxConcurrencyLimit:
-		return fmt.Errorf("max_concurrency must be in [1, %d], got %d", MaxConcurrencyLimit, a.MaxConcurrency)
+		return at("max_concurrency", fmt.Errorf("max_concurrency must be in [1, %d], got %d", MaxConcurrencyLimit, a.MaxConcurrency))
 	case a.UserSigTTL <= 0 || a.UserSigTTL > model.Duration(MaxUserSigTTL):
-		return fmt.Errorf("usersig_ttl must be in (0s, %s], got %s", model.Duration(MaxUserSigTTL), a.UserSigTTL)
+		return at("usersig_ttl", fmt.Errorf("usersig_ttl must be in (0s, %s], got %s", model.Duration(MaxUserSigTTL), a.UserSigTTL))
 	case a.RefreshInterval <= 0 || a.RefreshInterval > model.Duration(MaxRefreshInterval):
-		return fmt.Errorf("refresh_interval must be in (0s, %s], got %s", model.Duration(MaxRefreshInterval), a.RefreshInterval)
+		return at("refresh_interval", fmt.Errorf("refresh_interval must be in (0s, %s], got %s", model.Duration(MaxRefreshInterval), a.RefreshInterval))
 	case a.RequestTimeout <= 0 || a.RequestTimeout > model.Duration(MaxRequestTimeout):
-		return fmt.Errorf("request_timeout must be in (0s, %s], got %s", model.Duration(MaxRequestTimeout), a.RequestTimeout)
+		return at("request_timeout", fmt.Errorf("request_timeout must be in (0s, %s], got %s", model.Duration(MaxRequestTimeout), a.RequestTimeout))
 	case a.OfflineBackoffMax < a.RefreshInterval || a.OfflineBackoffMax > model.Duration(MaxOfflineBackoffMax):
-		return fmt.Errorf("offline_backoff_max must be in [refresh_interval (%s), %s], got %s", a.RefreshInterval, model.Duration(MaxOfflineBackoffMax), a.OfflineBackoffMax)
+		return at("offline_backoff_max", fmt.Errorf("offline_backoff_max must be in [refresh_interval (%s), %s], got %s", a.RefreshInterval, model.Duration(MaxOfflineBackoffMax), a.OfflineBackoffMax))
 	case a.Shard != nil && *a.Shard < 0:
-		return fmt.Errorf("shard must be at least 0, got %d", *a.Shard)
+		return at("shard", fmt.Errorf("shard must be at least 0, got %d", *a.Shard))
 	case a.MaxAge < a.RefreshInterval || a.MaxAge > model.Duration(MaxMaxAge):
-		return fmt.Errorf("max_age must be in [refresh_interval (%s), %s], got %s", a.RefreshInterval, model.Duration(MaxMaxAge), a.MaxAge)
+		return at("max_age", fmt.Errorf("max_age must be in [refresh_interval (%s), %s], got %s", a.RefreshInterval, model.Duration(MaxMaxAge), a.MaxAge))
 	case len(a.Rooms) == 0 && a.Discovery == nil:
-		return errors.New("rooms must list at least one room (or set discovery)")
+		return at("rooms", errors.New("rooms must list at least one room (or set discovery)"))
 	}
 	if a.Region != "" {
 		if _, ok := tencent.RegionBaseURL(a.Region); !ok {
-			return fmt.Errorf("unknown region %q (known: %s)", a.Region, strings.Join(tencent.Regions(), ", "))
+			return at("region", fmt.Errorf("unknown region %q (known: %s)", a.Region, strings.Join(tencent.Regions(), ", ")))
 		}
 	}
 	if a.Endpoint != "" {
 		if _, err := tencent.ParseBaseURL(a.Endpoint); err != nil {
-			return fmt.Errorf("endpoint: %w", err)
+			return at("endpoint", fmt.Errorf("endpoint: %w", err))
 		}
 	}
 	seen := make(map[string]int, len(a.Rooms))
@@ -546,18 +622,38 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// loadSecrets reads every secret_key_file, relative to dir.
+// CredentialsDirectoryEnv is the environment variable in which systemd
+// names the directory of the credentials LoadCredential= passes a service.
+const CredentialsDirectoryEnv = "CREDENTIALS_DIRECTORY"
+
+// loadSecrets reads every secret_key_file. A relative path is looked up
+// first among systemd's credentials ($CREDENTIALS_DIRECTORY, when the
+// service has any), then in dir, the configuration file's directory. So
+// one configuration naming prod-live.key works for the service, which
+// reads the copy LoadCredential= made of /etc/tencent_live_exporter/
+// prod-live.key, and for --config.check run as root before the service
+// ever started, which reads that file itself.
 func (c *Config) loadSecrets(dir string) error {
+	credentials := os.Getenv(CredentialsDirectoryEnv)
 	for _, a := range c.Apps {
 		if a.SecretKeyFile == "" {
 			continue
 		}
+		hint := ""
 		if !filepath.IsAbs(a.SecretKeyFile) {
-			a.SecretKeyFile = filepath.Join(dir, a.SecretKeyFile)
+			rel := a.SecretKeyFile
+			a.SecretKeyFile = filepath.Join(dir, rel)
+			if credentials != "" {
+				if p := filepath.Join(credentials, rel); fileExists(p) {
+					a.SecretKeyFile = p
+				} else {
+					hint = fmt.Sprintf(" (nor is it among the service's credentials in %s: add LoadCredential=%s:%s to the unit)", credentials, rel, filepath.Join(dir, rel))
+				}
+			}
 		}
 		data, err := os.ReadFile(a.SecretKeyFile)
 		if err != nil {
-			return fmt.Errorf("line %d: app %q: secret_key_file: %w", a.secretFileLine, a.Name, err)
+			return fmt.Errorf("line %d: app %q: secret_key_file: %w%s", a.secretFileLine, a.Name, err, hint)
 		}
 		key := strings.TrimSpace(string(data))
 		if key == "" {
@@ -566,6 +662,11 @@ func (c *Config) loadSecrets(dir string) error {
 		a.SecretKey = config.Secret(key)
 	}
 	return nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // String renders the configuration as YAML with every secret replaced by
@@ -631,17 +732,23 @@ func decodeFields(node *yaml.Node, out any, what, context string) error {
 	if context != "" {
 		context += ": "
 	}
+	// Every key first, then the values: a key that slipped out of its
+	// block (a dedented rooms:) is reported as such, not as what its block
+	// then lacks.
 	seen := make(map[string]int, len(node.Content)/2)
 	for i := 0; i+1 < len(node.Content); i += 2 {
-		key, value := node.Content[i], node.Content[i+1]
-		idx, ok := fields[key.Value]
-		if !ok {
-			return &positionError{line: key.Line, err: fmt.Errorf("unknown key %q in %s", key.Value, what)}
+		key := node.Content[i]
+		if _, ok := fields[key.Value]; !ok {
+			return &positionError{line: key.Line, err: fmt.Errorf("unknown key %q in %s%s", key.Value, what, misplacedHint(key.Value, what))}
 		}
 		if first, dup := seen[key.Value]; dup {
 			return &positionError{line: key.Line, err: fmt.Errorf("duplicate key %q in %s (first at line %d)", key.Value, what, first)}
 		}
 		seen[key.Value] = key.Line
+	}
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		key, value := node.Content[i], node.Content[i+1]
+		idx := fields[key.Value]
 		if value.Kind == yaml.SequenceNode {
 			for j, item := range value.Content {
 				if item.ShortTag() == "!!null" { // yaml.v3 would drop it silently
@@ -663,6 +770,43 @@ func decodeFields(node *yaml.Node, out any, what, context string) error {
 		}
 	}
 	return nil
+}
+
+// blocks are the mappings of a configuration, by the name decodeFields
+// gives them in messages, for misplacedHint.
+var blocks = []struct {
+	name string
+	typ  reflect.Type
+}{
+	{"top level", reflect.TypeFor[Config]()},
+	{"app", reflect.TypeFor[AppConfig]()},
+	{"room", reflect.TypeFor[RoomConfig]()},
+	{"discovery", reflect.TypeFor[DiscoveryConfig]()},
+	{"room_info", reflect.TypeFor[RoomInfoConfig]()},
+	{"room_stats", reflect.TypeFor[RoomStatsConfig]()},
+}
+
+// misplacedHint says, for a key unknown in block what that is a key of
+// other blocks, which: usually the key is indented wrongly.
+func misplacedHint(key, what string) string {
+	var owners []string
+	for _, b := range blocks {
+		if b.name == what {
+			continue
+		}
+		for i := range b.typ.NumField() {
+			if tag, _, _ := strings.Cut(b.typ.Field(i).Tag.Get("yaml"), ","); tag == key {
+				owners = append(owners, b.name)
+			}
+		}
+	}
+	switch len(owners) {
+	case 0:
+		return ""
+	case 1:
+		return fmt.Sprintf(" (%s is a key of %s: check its indentation)", key, owners[0])
+	}
+	return fmt.Sprintf(" (%s is a key of %s and %s: check its indentation)", key, strings.Join(owners[:len(owners)-1], ", "), owners[len(owners)-1])
 }
 
 // mismatch finds, in a node yaml.v3 could not decode into a t, the node at

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -128,6 +129,58 @@ func TestLoadResolvesSecretFile(t *testing.T) {
 	}
 }
 
+// TestLoadCredentialsDirectory: under systemd with LoadCredential=, a
+// relative secret_key_file is the credential of that name; without one
+// (--config.check as root, before the service ran) it is the file next to
+// the configuration that LoadCredential= copies.
+func TestLoadCredentialsDirectory(t *testing.T) {
+	write := func(path, content string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	etc, creds := t.TempDir(), t.TempDir()
+	cfgPath := filepath.Join(etc, "config.yml")
+	write(cfgPath, "apps:\n  - sdkappid: 1\n    region: usa\n    identifier: admin\n    secret_key_file: prod-live.key\n    rooms: [{id: a}]\n")
+	write(filepath.Join(etc, "prod-live.key"), "key-on-disk-not-real\n")
+	for _, tc := range []struct {
+		name, credentials, credKey string
+		wantFile, wantKey          string
+	}{
+		{"no credentials", "", "", filepath.Join(etc, "prod-live.key"), "key-on-disk-not-real"},
+		{"credential", creds, "key-from-credential-not-real", filepath.Join(creds, "prod-live.key"), "key-from-credential-not-real"},
+		{"credential missing", t.TempDir(), "", filepath.Join(etc, "prod-live.key"), "key-on-disk-not-real"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.credKey != "" {
+				write(filepath.Join(tc.credentials, "prod-live.key"), tc.credKey)
+			}
+			t.Setenv(CredentialsDirectoryEnv, tc.credentials)
+			cfg, err := Load(cfgPath)
+			if err != nil {
+				t.Fatalf("Load(%q) = %v; want no error", cfgPath, err)
+			}
+			if a := cfg.Apps[0]; a.SecretKeyFile != tc.wantFile || string(a.SecretKey) != tc.wantKey {
+				t.Errorf("Load(%q) with %s=%q: secret_key_file %q, key %q; want %q, %q", cfgPath, CredentialsDirectoryEnv, tc.credentials, a.SecretKeyFile, a.SecretKey, tc.wantFile, tc.wantKey)
+			}
+		})
+	}
+	t.Run("neither", func(t *testing.T) {
+		empty := t.TempDir()
+		t.Setenv(CredentialsDirectoryEnv, empty)
+		if err := os.Remove(filepath.Join(etc, "prod-live.key")); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Load(cfgPath)
+		want := fmt.Sprintf("config %s: line 5: app \"1\": secret_key_file: open %s: no such file or directory (nor is it among the service's credentials in %s: add LoadCredential=prod-live.key:%s to the unit)",
+			cfgPath, filepath.Join(etc, "prod-live.key"), empty, filepath.Join(etc, "prod-live.key"))
+		if fmt.Sprint(err) != want {
+			t.Errorf("Load(%q) = %v; want %q", cfgPath, err, want)
+		}
+	})
+}
+
 // TestLoadInvalid has one fixture per validation rule. names lists what the
 // message must mention besides being exactly want: the user's key and, where
 // yaml.v3 gives one, the line. A case with a bug is a known shortfall of
@@ -187,8 +240,8 @@ func TestLoadInvalid(t *testing.T) {
 		},
 		{
 			file:  "no_rooms.yml",
-			want:  `config testdata/config/no_rooms.yml: line 2: app "1400000001": rooms must list at least one room (or set discovery)`,
-			names: []string{"rooms", "line 2"},
+			want:  `config testdata/config/no_rooms.yml: line 6: app "1400000001": rooms must list at least one room (or set discovery)`,
+			names: []string{"rooms", "line 6"},
 		},
 		{
 			file:  "room_id_empty.yml",
@@ -232,13 +285,13 @@ func TestLoadInvalid(t *testing.T) {
 		},
 		{
 			file:  "region_unknown.yml",
-			want:  `config testdata/config/region_unknown.yml: line 2: app "1400000001": unknown region "atlantis" (known: china, germany, india, indonesia, japan, korea, singapore, usa)`,
-			names: []string{"region", "line 2"},
+			want:  `config testdata/config/region_unknown.yml: line 4: app "1400000001": unknown region "atlantis" (known: china, germany, india, indonesia, japan, korea, singapore, usa)`,
+			names: []string{"region", "line 4"},
 		},
 		{
 			file:  "region_and_endpoint.yml",
-			want:  `config testdata/config/region_and_endpoint.yml: line 2: app "1400000001": at most one of region and endpoint may be set`,
-			names: []string{"region", "endpoint", "line 2"},
+			want:  `config testdata/config/region_and_endpoint.yml: line 5: app "1400000001": at most one of region and endpoint may be set`,
+			names: []string{"region", "endpoint", "line 5"},
 		},
 		{
 			file:  "region_endpoint_missing.yml",
@@ -247,13 +300,13 @@ func TestLoadInvalid(t *testing.T) {
 		},
 		{
 			file:  "endpoint_bad_scheme.yml",
-			want:  `config testdata/config/endpoint_bad_scheme.yml: line 2: app "1400000001": endpoint: invalid base URL "ftp://gateway.internal": scheme must be http or https`,
-			names: []string{"endpoint", "line 2"},
+			want:  `config testdata/config/endpoint_bad_scheme.yml: line 4: app "1400000001": endpoint: invalid base URL "ftp://gateway.internal": scheme must be http or https`,
+			names: []string{"endpoint", "line 4"},
 		},
 		{
 			file:  "endpoint_query.yml",
-			want:  `config testdata/config/endpoint_query.yml: line 2: app "1400000001": endpoint: invalid base URL "https://gateway.internal/?token=abc": must not carry a query, fragment or user info`,
-			names: []string{"endpoint", "line 2"},
+			want:  `config testdata/config/endpoint_query.yml: line 4: app "1400000001": endpoint: invalid base URL "https://gateway.internal/?token=abc": must not carry a query, fragment or user info`,
+			names: []string{"endpoint", "line 4"},
 		},
 		{
 			file:  "null_room.yml",
@@ -267,8 +320,8 @@ func TestLoadInvalid(t *testing.T) {
 		},
 		{
 			file:  "secret_key_and_file.yml",
-			want:  `config testdata/config/secret_key_and_file.yml: line 2: app "1400000001": at most one of secret_key and secret_key_file may be set`,
-			names: []string{"secret_key", "secret_key_file", "line 2"},
+			want:  `config testdata/config/secret_key_and_file.yml: line 5: app "1400000001": at most one of secret_key and secret_key_file may be set`,
+			names: []string{"secret_key", "secret_key_file", "line 5"},
 		},
 		{
 			file:  "secret_key_missing.yml",
@@ -287,18 +340,18 @@ func TestLoadInvalid(t *testing.T) {
 		},
 		{
 			file:  "max_qps_zero.yml",
-			want:  `config testdata/config/max_qps_zero.yml: line 2: app "1400000001": max_qps must be in (0, 200], got 0`,
-			names: []string{"max_qps", "line 2"},
+			want:  `config testdata/config/max_qps_zero.yml: line 6: app "1400000001": max_qps must be in (0, 200], got 0`,
+			names: []string{"max_qps", "line 6"},
 		},
 		{
 			file:  "max_qps_too_high.yml",
-			want:  `config testdata/config/max_qps_too_high.yml: line 2: app "1400000001": max_qps must be in (0, 200], got 201`,
-			names: []string{"max_qps", "line 2"},
+			want:  `config testdata/config/max_qps_too_high.yml: line 6: app "1400000001": max_qps must be in (0, 200], got 201`,
+			names: []string{"max_qps", "line 6"},
 		},
 		{
 			file:  "max_qps_negative.yml",
-			want:  `config testdata/config/max_qps_negative.yml: line 2: app "1400000001": max_qps must be in (0, 200], got -5`,
-			names: []string{"max_qps", "line 2"},
+			want:  `config testdata/config/max_qps_negative.yml: line 6: app "1400000001": max_qps must be in (0, 200], got -5`,
+			names: []string{"max_qps", "line 6"},
 		},
 		{
 			file:  "max_qps_wrong_type.yml",
@@ -307,18 +360,18 @@ func TestLoadInvalid(t *testing.T) {
 		},
 		{
 			file:  "max_concurrency_negative.yml",
-			want:  `config testdata/config/max_concurrency_negative.yml: line 2: app "1400000001": max_concurrency must be in [1, 1000], got -1`,
-			names: []string{"max_concurrency", "line 2"},
+			want:  `config testdata/config/max_concurrency_negative.yml: line 6: app "1400000001": max_concurrency must be in [1, 1000], got -1`,
+			names: []string{"max_concurrency", "line 6"},
 		},
 		{
 			file:  "max_concurrency_too_high.yml",
-			want:  `config testdata/config/max_concurrency_too_high.yml: line 2: app "1400000001": max_concurrency must be in [1, 1000], got 1001`,
-			names: []string{"max_concurrency", "line 2"},
+			want:  `config testdata/config/max_concurrency_too_high.yml: line 6: app "1400000001": max_concurrency must be in [1, 1000], got 1001`,
+			names: []string{"max_concurrency", "line 6"},
 		},
 		{
 			file:  "refresh_interval_zero.yml",
-			want:  `config testdata/config/refresh_interval_zero.yml: line 2: app "1400000001": refresh_interval must be in (0s, 1d], got 0s`,
-			names: []string{"refresh_interval", "line 2"},
+			want:  `config testdata/config/refresh_interval_zero.yml: line 6: app "1400000001": refresh_interval must be in (0s, 1d], got 0s`,
+			names: []string{"refresh_interval", "line 6"},
 		},
 		{
 			file:  "refresh_interval_negative.yml",
@@ -327,38 +380,38 @@ func TestLoadInvalid(t *testing.T) {
 		},
 		{
 			file:  "refresh_interval_150y.yml",
-			want:  `config testdata/config/refresh_interval_150y.yml: line 2: app "1400000001": refresh_interval must be in (0s, 1d], got 150y`,
-			names: []string{"refresh_interval", "line 2", "150y"},
+			want:  `config testdata/config/refresh_interval_150y.yml: line 6: app "1400000001": refresh_interval must be in (0s, 1d], got 150y`,
+			names: []string{"refresh_interval", "line 6", "150y"},
 		},
 		{
 			file:  "refresh_interval_100y.yml",
-			want:  `config testdata/config/refresh_interval_100y.yml: line 2: app "1400000001": refresh_interval must be in (0s, 1d], got 100y`,
-			names: []string{"refresh_interval", "line 2", "100y"},
+			want:  `config testdata/config/refresh_interval_100y.yml: line 6: app "1400000001": refresh_interval must be in (0s, 1d], got 100y`,
+			names: []string{"refresh_interval", "line 6", "100y"},
 		},
 		{
 			file:  "offline_backoff_max_too_high.yml",
-			want:  `config testdata/config/offline_backoff_max_too_high.yml: line 2: app "1400000001": offline_backoff_max must be in [refresh_interval (40s), 1w], got 8d`,
-			names: []string{"offline_backoff_max", "line 2", "8d"},
+			want:  `config testdata/config/offline_backoff_max_too_high.yml: line 6: app "1400000001": offline_backoff_max must be in [refresh_interval (40s), 1w], got 8d`,
+			names: []string{"offline_backoff_max", "line 6", "8d"},
 		},
 		{
 			file:  "request_timeout_too_high.yml",
-			want:  `config testdata/config/request_timeout_too_high.yml: line 2: app "1400000001": request_timeout must be in (0s, 5m], got 10m`,
-			names: []string{"request_timeout", "line 2", "10m"},
+			want:  `config testdata/config/request_timeout_too_high.yml: line 6: app "1400000001": request_timeout must be in (0s, 5m], got 10m`,
+			names: []string{"request_timeout", "line 6", "10m"},
 		},
 		{
 			file:  "usersig_ttl_too_high.yml",
-			want:  `config testdata/config/usersig_ttl_too_high.yml: line 2: app "1400000001": usersig_ttl must be in (0s, 1y], got 400d`,
-			names: []string{"usersig_ttl", "line 2", "400d"},
+			want:  `config testdata/config/usersig_ttl_too_high.yml: line 6: app "1400000001": usersig_ttl must be in (0s, 1y], got 400d`,
+			names: []string{"usersig_ttl", "line 6", "400d"},
 		},
 		{
 			file:  "max_qps_total_too_high.yml",
-			want:  `config testdata/config/max_qps_total_too_high.yml: line 2: app "1400000001": max_qps_total must be in (0, 710] when set, got 800`,
-			names: []string{"max_qps_total", "line 2", "800"},
+			want:  `config testdata/config/max_qps_total_too_high.yml: line 6: app "1400000001": max_qps_total must be in (0, 710] when set, got 800`,
+			names: []string{"max_qps_total", "line 6", "800"},
 		},
 		{
 			file:  "max_qps_total_negative.yml",
-			want:  `config testdata/config/max_qps_total_negative.yml: line 2: app "1400000001": max_qps_total must be in (0, 710] when set, got -1`,
-			names: []string{"max_qps_total", "line 2", "-1"},
+			want:  `config testdata/config/max_qps_total_negative.yml: line 6: app "1400000001": max_qps_total must be in (0, 710] when set, got -1`,
+			names: []string{"max_qps_total", "line 6", "-1"},
 		},
 		{
 			file:  "discovery_bad_regex.yml",
@@ -437,28 +490,58 @@ func TestLoadInvalid(t *testing.T) {
 		},
 		{
 			file:  "request_timeout_zero.yml",
-			want:  `config testdata/config/request_timeout_zero.yml: line 2: app "1400000001": request_timeout must be in (0s, 5m], got 0s`,
-			names: []string{"request_timeout", "line 2"},
+			want:  `config testdata/config/request_timeout_zero.yml: line 6: app "1400000001": request_timeout must be in (0s, 5m], got 0s`,
+			names: []string{"request_timeout", "line 6"},
 		},
 		{
 			file:  "usersig_ttl_zero.yml",
-			want:  `config testdata/config/usersig_ttl_zero.yml: line 2: app "1400000001": usersig_ttl must be in (0s, 1y], got 0s`,
-			names: []string{"usersig_ttl", "line 2"},
+			want:  `config testdata/config/usersig_ttl_zero.yml: line 6: app "1400000001": usersig_ttl must be in (0s, 1y], got 0s`,
+			names: []string{"usersig_ttl", "line 6"},
 		},
 		{
 			file:  "offline_backoff_max_too_low.yml",
-			want:  `config testdata/config/offline_backoff_max_too_low.yml: line 2: app "1400000001": offline_backoff_max must be in [refresh_interval (1m), 1w], got 30s`,
-			names: []string{"offline_backoff_max", "refresh_interval", "line 2"},
+			want:  `config testdata/config/offline_backoff_max_too_low.yml: line 7: app "1400000001": offline_backoff_max must be in [refresh_interval (1m), 1w], got 30s`,
+			names: []string{"offline_backoff_max", "refresh_interval", "line 7"},
 		},
 		{
 			file:  "max_age_too_low.yml",
-			want:  `config testdata/config/max_age_too_low.yml: line 2: app "1400000001": max_age must be in [refresh_interval (1m), 1w], got 30s`,
-			names: []string{"max_age", "refresh_interval", "line 2"},
+			want:  `config testdata/config/max_age_too_low.yml: line 7: app "1400000001": max_age must be in [refresh_interval (1m), 1w], got 30s`,
+			names: []string{"max_age", "refresh_interval", "line 7"},
 		},
 		{
 			file:  "max_age_too_high.yml",
-			want:  `config testdata/config/max_age_too_high.yml: line 2: app "1400000001": max_age must be in [refresh_interval (40s), 1w], got 8d`,
-			names: []string{"max_age", "line 2", "8d"},
+			want:  `config testdata/config/max_age_too_high.yml: line 6: app "1400000001": max_age must be in [refresh_interval (40s), 1w], got 8d`,
+			names: []string{"max_age", "line 6", "8d"},
+		},
+		{
+			file:  "yaml_misindented_key.yml",
+			want:  `config testdata/config/yaml_misindented_key.yml: line 5: invalid YAML: did not find expected '-' indicator (check the indentation of this line and the one before)`,
+			names: []string{"line 5", "indentation"},
+		},
+		{
+			file:  "yaml_misindented_key_deeper.yml",
+			want:  `config testdata/config/yaml_misindented_key_deeper.yml: line 5: invalid YAML: did not find expected key (check the indentation of this line and the one before)`,
+			names: []string{"line 5", "indentation"},
+		},
+		{
+			file:  "rooms_dedented.yml",
+			want:  `config testdata/config/rooms_dedented.yml: line 7: unknown key "rooms" in top level (rooms is a key of app: check its indentation)`,
+			names: []string{"rooms", "line 7", "indentation"},
+		},
+		{
+			file:  "discovery_key_in_app.yml",
+			want:  `config testdata/config/discovery_key_in_app.yml: line 8: unknown key "interval" in app (interval is a key of discovery, room_info and room_stats: check its indentation)`,
+			names: []string{"interval", "line 8", "discovery"},
+		},
+		{
+			file:  "max_qps_far_from_app.yml",
+			want:  `config testdata/config/max_qps_far_from_app.yml: line 12: app "prod-live": max_qps must be in (0, 200], got 300`,
+			names: []string{"max_qps", "line 12"},
+		},
+		{
+			file:  "sdkappid_not_a_number.yml",
+			want:  `config testdata/config/sdkappid_not_a_number.yml: line 2: sdkappid: cannot use a string as an integer`,
+			names: []string{"sdkappid", "line 2"},
 		},
 		{
 			file:  "label_name_digit.yml",
@@ -496,7 +579,7 @@ func TestLoadInvalid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tested := map[string]bool{"good.yml": true, "discovery_good.yml": true}
+	tested := map[string]bool{"good.yml": true, "discovery_good.yml": true, "console_values.yml": true}
 	for _, tc := range cases {
 		tested[tc.file] = true
 	}
@@ -538,6 +621,24 @@ func TestLoadInvalid(t *testing.T) {
 				t.Errorf("Load(%q) = %v; bug %q looks fixed: update want and drop bug", path, err, tc.bug)
 			}
 		})
+	}
+}
+
+// TestLoadConsoleValues: the values as the Tencent Cloud console shows
+// them are accepted: a quoted SDKAppID, a region in any case.
+func TestLoadConsoleValues(t *testing.T) {
+	path := configFixture("console_values.yml")
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatalf("Load(%q) = %v; want no error", path, err)
+	}
+	for i, want := range []struct {
+		sdkAppID uint64
+		region   string
+	}{{1400012345, "singapore"}, {1400012346, "japan"}} {
+		if a := cfg.Apps[i]; a.SDKAppID != want.sdkAppID || a.Region != want.region || a.Name != strconv.FormatUint(want.sdkAppID, 10) {
+			t.Errorf("Load(%q).Apps[%d] = sdkappid %d, region %q, name %q; want %d, %q, %d", path, i, a.SDKAppID, a.Region, a.Name, want.sdkAppID, want.region, want.sdkAppID)
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -166,12 +167,125 @@ func render(t *testing.T, overlay string) rendered {
 			t.Errorf("%s: unexpected %T", overlay, obj)
 		}
 	}
-	if len(r.configMaps) != 1 || len(r.secrets) != 1 || len(r.services) != 1 || len(r.serviceMonitors) != 1 || len(r.rules) != 1 ||
+	if len(r.configMaps) != 1 || len(r.secrets) != 0 || len(r.services) != 1 || len(r.serviceMonitors) != 1 || len(r.rules) != 1 ||
 		len(r.deployments)+len(r.statefulSets) != 1 {
-		t.Fatalf("%s renders %d ConfigMaps, %d Secrets, %d Services, %d Deployments, %d StatefulSets, %d ServiceMonitors, %d PrometheusRules; want one workload and one of each other",
+		t.Fatalf("%s renders %d ConfigMaps, %d Secrets, %d Services, %d Deployments, %d StatefulSets, %d ServiceMonitors, %d PrometheusRules; want one workload, one of each other and no Secret (the keys never come from a file of the repository)",
 			overlay, len(r.configMaps), len(r.secrets), len(r.services), len(r.deployments), len(r.statefulSets), len(r.serviceMonitors), len(r.rules))
 	}
 	return r
+}
+
+// readmeCommands returns the kubectl commands of the README's Kubernetes
+// install, in order.
+func readmeCommands(t *testing.T) []string {
+	t.Helper()
+	lines := strings.Split(readFile(t, "../README.md"), "\n")
+	i := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "**Kubernetes.**") })
+	if i < 0 {
+		t.Fatal("README.md: no **Kubernetes.** section")
+	}
+	for ; i < len(lines) && lines[i] != "```sh"; i++ {
+	}
+	var cmds []string
+	for i++; i < len(lines) && lines[i] != "```"; i++ {
+		if strings.HasPrefix(lines[i], "kubectl ") {
+			cmds = append(cmds, lines[i])
+		}
+	}
+	if len(cmds) == 0 {
+		t.Fatal("README.md: no kubectl command in the Kubernetes section's first sh block")
+	}
+	return cmds
+}
+
+// applyReadme plays the README's kubectl commands, in order, against a
+// cluster that starts empty, with overlay in place of the one the README
+// applies: create namespace and create secret add objects (failing, as
+// kubectl does, on one that exists), apply -k renders the overlay with
+// kustomize's library and replaces what it names. It returns the rendered
+// overlay and the Secret the cluster holds in the end, which must still be
+// the one created from the user's key files.
+func applyReadme(t *testing.T, overlay string) (rendered, *corev1.Secret) {
+	t.Helper()
+	namespaces := map[string]bool{}
+	secrets := map[string]*corev1.Secret{} // namespace/name
+	created := map[string]bool{}           // Secrets made from the user's files
+	var r rendered
+	applied := false
+	for _, line := range readmeCommands(t) {
+		line, _, _ = strings.Cut(line, "#")
+		args := strings.Fields(line)[1:]
+		ns := ""
+		var rest []string
+		for i := 0; i < len(args); i++ {
+			switch a := args[i]; {
+			case a == "-n" || a == "--namespace":
+				i++
+				ns = args[i]
+			case strings.HasPrefix(a, "--namespace="):
+				ns = strings.TrimPrefix(a, "--namespace=")
+			default:
+				rest = append(rest, a)
+			}
+		}
+		switch {
+		case len(rest) == 3 && rest[0] == "create" && rest[1] == "namespace":
+			if namespaces[rest[2]] {
+				t.Fatalf("%s: namespace %s exists", line, rest[2])
+			}
+			namespaces[rest[2]] = true
+		case len(rest) >= 4 && rest[0] == "create" && rest[1] == "secret" && rest[2] == "generic":
+			if !namespaces[ns] {
+				t.Fatalf("%s: namespace %q not created before", line, ns)
+			}
+			s := &corev1.Secret{Data: map[string][]byte{}}
+			s.Name, s.Namespace = rest[3], ns
+			for _, a := range rest[4:] {
+				spec, ok := strings.CutPrefix(a, "--from-file=")
+				key, file, named := strings.Cut(spec, "=")
+				if !ok || !named || strings.HasPrefix(file, "deploy/") {
+					t.Fatalf("%s: %s; want --from-file=NAME=PATH to a key file of the user's", line, a)
+				}
+				s.Data[key] = []byte("the key from " + file)
+			}
+			if secrets[ns+"/"+s.Name] != nil {
+				t.Fatalf("%s: Secret %s/%s exists (kubectl create fails)", line, ns, s.Name)
+			}
+			secrets[ns+"/"+s.Name], created[ns+"/"+s.Name] = s, true
+		case len(rest) == 3 && rest[0] == "apply" && rest[1] == "-k":
+			if _, ok := strings.CutPrefix(rest[2], "deploy/"+manifestDir+"/"); !ok {
+				t.Fatalf("%s: want an overlay under deploy/%s/", line, manifestDir)
+			}
+			r = render(t, overlay)
+			for _, obj := range r.configMaps {
+				if !namespaces[obj.Namespace] {
+					t.Errorf("%s: namespace %s not created before", line, obj.Namespace)
+				}
+			}
+			for _, s := range r.secrets {
+				if created[s.Namespace+"/"+s.Name] {
+					t.Errorf("%s replaces Secret %s/%s, created from the user's key files, with the repository's %s", line, s.Namespace, s.Name, strings.Join(slices.Sorted(maps.Keys(s.StringData)), ", "))
+				}
+				secrets[s.Namespace+"/"+s.Name] = s
+			}
+			applied = true
+		default:
+			t.Fatalf("README.md: %q: a kubectl command this test does not know; teach it", line)
+		}
+	}
+	if !applied {
+		t.Fatal("README.md: no kubectl apply -k")
+	}
+	if len(secrets) != 1 {
+		t.Fatalf("the README's commands leave %d Secrets; want one", len(secrets))
+	}
+	for _, s := range secrets {
+		if s.Namespace != namespace {
+			t.Errorf("the README creates Secret %s in namespace %q; the overlays run in %s", s.Name, s.Namespace, namespace)
+		}
+		return r, s
+	}
+	return r, nil
 }
 
 func readFile(t *testing.T, name string) string {
@@ -200,7 +314,7 @@ func flagSet(t *testing.T) map[string]bool {
 // released image as the image's user, with flags the exporter has, the
 // configuration and keys where the configuration says, and the Service
 // and ServiceMonitor reach it under the job name the alerts use.
-func checkWorkload(t *testing.T, r rendered, pod corev1.PodTemplateSpec) corev1.Container {
+func checkWorkload(t *testing.T, r rendered, secret *corev1.Secret, pod corev1.PodTemplateSpec) corev1.Container {
 	t.Helper()
 	if len(pod.Spec.Containers) != 1 {
 		t.Fatalf("%d containers; want 1", len(pod.Spec.Containers))
@@ -251,7 +365,6 @@ func checkWorkload(t *testing.T, r rendered, pod corev1.PodTemplateSpec) corev1.
 		t.Fatalf("ConfigMap %s has no %s", cm.Name, path.Base(configFile))
 	}
 	// Each secret_key_file is a key of the Secret, mounted where it points.
-	secret := r.secrets[0]
 	if v := volume("secrets"); v.Secret == nil || v.Secret.SecretName != secret.Name {
 		t.Errorf("secrets volume %+v; want Secret %s", v.VolumeSource, secret.Name)
 	}
@@ -316,9 +429,10 @@ func checkWorkload(t *testing.T, r rendered, pod corev1.PodTemplateSpec) corev1.
 	return c
 }
 
-// TestSingle: one exporter, never two at once.
+// TestSingle: one exporter, never two at once, installed by the README's
+// commands.
 func TestSingle(t *testing.T) {
-	r := render(t, "single")
+	r, secret := applyReadme(t, "single")
 	if len(r.deployments) != 1 {
 		t.Fatal("single/ renders no Deployment")
 	}
@@ -326,7 +440,7 @@ func TestSingle(t *testing.T) {
 	if d.Spec.Replicas == nil || *d.Spec.Replicas != 1 || d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
 		t.Errorf("Deployment replicas %v, strategy %q; want 1 and Recreate (two exporters would share the quota)", d.Spec.Replicas, d.Spec.Strategy.Type)
 	}
-	c := checkWorkload(t, r, d.Spec.Template)
+	c := checkWorkload(t, r, secret, d.Spec.Template)
 	for _, a := range c.Args {
 		if strings.HasPrefix(a, "--shard.") {
 			t.Errorf("single exporter with %s", a)
@@ -336,14 +450,15 @@ func TestSingle(t *testing.T) {
 
 // TestShards: the StatefulSet's pods each take --shard.index from their
 // ordinal and --shard.count from the one replica count in
-// kustomization.yaml.
+// kustomization.yaml; installed by the README's commands, with shards/ in
+// place of single/.
 func TestShards(t *testing.T) {
-	r := render(t, "shards")
+	r, secret := applyReadme(t, "shards")
 	if len(r.statefulSets) != 1 {
 		t.Fatal("shards/ renders no StatefulSet")
 	}
 	s := r.statefulSets[0]
-	c := checkWorkload(t, r, s.Spec.Template)
+	c := checkWorkload(t, r, secret, s.Spec.Template)
 
 	var k ktypes.Kustomization
 	if err := yaml.UnmarshalStrict([]byte(readFile(t, "kubernetes/shards/kustomization.yaml")), &k); err != nil {

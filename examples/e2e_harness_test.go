@@ -112,16 +112,14 @@ type e2eRoom struct {
 	room   *tencenttest.Room // nil: never set (100004)
 }
 
-// exporterConfig derives the exporter's configuration from config.yml: the
-// first app there is the template of each test app, with the endpoint of
+// exporterConfig derives the exporter's configuration from config.yml, its
+// commented app uncommented: the first app there is the template of each
+// test app, with the endpoint of
 // the app's fake instead of a region, its key in a file, the app's
 // settings and the test's rooms.
 func exporterConfig(t *testing.T, dir string, apps []*e2eApp) string {
 	t.Helper()
-	b, err := os.ReadFile(exporterConfigFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := exampleConfig(t)
 	var doc map[string]any
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		t.Fatalf("%s: %v", exporterConfigFile, err)
@@ -177,7 +175,7 @@ func exporterConfig(t *testing.T, dir string, apps []*e2eApp) string {
 		out = append(out, app)
 	}
 	doc["apps"] = out
-	b, err = yaml.Marshal(doc)
+	b, err := yaml.Marshal(doc)
 	if err != nil {
 		t.Fatal(err)
 	}

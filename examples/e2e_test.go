@@ -36,11 +36,35 @@ const (
 	alertTimeout = 90 * time.Second
 )
 
-// TestExampleConfig checks that config.yml is a valid configuration (its
-// secret file is not read) that the end-to-end test can derive from: its
-// first app for apps with listed rooms, its first app with discovery for
-// apps whose rooms are found with get_room_list.
+// commentedApp starts the app config.yml shows commented out: the
+// README's guide copies the file and sets one app, so the second, with
+// discovery, must not need a key file of its own unless it is wanted.
+const commentedApp = "  # - name: prod-shows"
 
+// exampleConfig returns config.yml with its commented app uncommented, as
+// its comment tells the user to do ("# " removed from each of its lines).
+func exampleConfig(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile(exporterConfigFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	start := slices.Index(lines, commentedApp)
+	if start < 0 {
+		t.Fatalf("%s: no line %q", exporterConfigFile, commentedApp)
+	}
+	for i := start; i < len(lines) && strings.HasPrefix(lines[i], "  # "); i++ {
+		lines[i] = "  " + strings.TrimPrefix(lines[i], "  # ")
+	}
+	return []byte(strings.Join(lines, "\n"))
+}
+
+// TestExampleConfig checks that config.yml is a valid configuration (its
+// secret file is not read) of one app, and with its commented app
+// uncommented one that the end-to-end test can derive from: its first app
+// for apps with listed rooms, its first app with discovery for apps whose
+// rooms are found with get_room_list.
 func TestExampleConfig(t *testing.T) {
 	f, err := os.Open(exporterConfigFile)
 	if err != nil {
@@ -48,8 +72,12 @@ func TestExampleConfig(t *testing.T) {
 	}
 	defer f.Close()
 	cfg, err := collector.Decode(f)
+	if err != nil || len(cfg.Apps) != 1 {
+		t.Fatalf("collector.Decode(%q) = %v; want a valid configuration of one app", exporterConfigFile, err)
+	}
+	cfg, err = collector.Decode(bytes.NewReader(exampleConfig(t)))
 	if err != nil {
-		t.Fatalf("collector.Decode(%q) = %v; want a valid configuration", exporterConfigFile, err)
+		t.Fatalf("collector.Decode(%q with its second app uncommented) = %v; want a valid configuration", exporterConfigFile, err)
 	}
 	a := cfg.Apps[0]
 	if a.Region == "" || a.SecretKeyFile == "" || len(a.Rooms) == 0 {

@@ -51,6 +51,7 @@ type panel struct {
 	ID         *int            `json:"id"`
 	Type       string          `json:"type"`
 	Title      string          `json:"title"`
+	Collapsed  bool            `json:"collapsed"`
 	Datasource json.RawMessage `json:"datasource"`
 	GridPos    *struct {
 		H, W, X, Y int
