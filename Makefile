@@ -40,7 +40,7 @@ DOCKER      ?= podman
 IMAGE       ?= tencent_live_exporter
 ARCH        ?= $(shell $(GO) env GOARCH)
 
-.PHONY: all build crossbuild release image test unit fmt-check fuzz deploy-test dashboard-test dashboard lint bench e2e load scrapecost clean
+.PHONY: all build crossbuild release image test unit fmt-check fuzz deploy-test dashboard-test dashboard lint bench e2e load scrapecost clean webhookload
 
 all: lint test build
 
@@ -134,3 +134,9 @@ scrapecost:
 	$(GO) build -o .build/tencent_live_exporter .
 	$(GO) build -o .build/floor ./collector/internal/floor/cmd/floor
 	$(GO) run ./collector/internal/scrapecost -exporter .build/tencent_live_exporter -floor .build/floor
+
+# The webhook receiver under a flood of signed member events: events/s,
+# latency, memory and scrape cost (figures in docs/performance.md).
+webhookload:
+	$(GO) build -o .build/tencent_live_exporter .
+	$(GO) run ./receiver/internal/webhookload -exporter .build/tencent_live_exporter

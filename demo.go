@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -47,8 +49,11 @@ var demoRooms = []demoRoom{
 type demo struct {
 	server *tencenttest.Server
 	config string // YAML: goes through the same decoding as a real file
-	stop   chan struct{}
-	wg     sync.WaitGroup
+	// callbackAddr is where the exporter receives the fake's webhook
+	// callbacks, and token what signs them.
+	callbackAddr, token string
+	stop                chan struct{}
+	wg                  sync.WaitGroup
 }
 
 func startDemo(logger *slog.Logger) (*demo, error) {
@@ -57,7 +62,17 @@ func startDemo(logger *slog.Logger) (*demo, error) {
 		return nil, err
 	}
 	key := hex.EncodeToString(keyBytes)
+	// A free loopback port for the receiver: the fake posts its callbacks
+	// there once the exporter listens (see StartCallbacks).
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	callbackAddr := l.Addr().String()
+	l.Close()
 	d := &demo{
+		callbackAddr: callbackAddr,
+		token:        hex.EncodeToString(keyBytes[:16]),
 		server: tencenttest.NewServer(tencenttest.Options{
 			SDKAppID: demoSDKAppID, Identifier: demoIdentifier, SecretKey: key, RateLimit: 200,
 		}),
@@ -79,8 +94,10 @@ func startDemo(logger *slog.Logger) (*demo, error) {
     discovery: {interval: 15s, include: ['^live-']}
     room_info: {interval: 1m}
     room_stats: {interval: %s}
+    room_seats: {interval: %s}
+    webhook: {token: %s}
     rooms:
-%s`, demoSDKAppID, d.server.URL, demoIdentifier, key, demoStep, demoStep, rooms.String())
+%s`, demoSDKAppID, d.server.URL, demoIdentifier, key, demoStep, demoStep, demoStep, d.token, rooms.String())
 
 	d.move(time.Now())
 	d.wg.Add(1)
@@ -109,7 +126,8 @@ func (d *demo) move(now time.Time) {
 		members := int(r.base + r.swing*math.Sin(phase))
 		d.server.SetRoom(r.id, tencenttest.Room{
 			MemberCount: members, Name: r.streamer + "'s live", Owner: r.streamer,
-			Category: []int{1 + i%3}, ViewCount: int64(members) * 3, MaxMemberCount: 10000, MaxSeatCount: 8,
+			Category: []int{1 + i%3}, ViewCount: int64(members) * 3, MaxMemberCount: 10000, MaxSeatCount: 4,
+			Seats: demoSeats(r, now),
 		})
 	}
 	// Pop-up room n lives from n x demoPopupLife/demoPopups for demoPopupLife.
@@ -127,10 +145,45 @@ func (d *demo) move(now time.Time) {
 			Category: []int{2}, ViewCount: int64(members), MaxMemberCount: 500, MaxSeatCount: 4,
 		})
 	}
+	for _, r := range demoRooms {
+		d.server.PostMemberEvent(r.id, "Online", "Enter", "viewer-"+strconv.FormatInt(now.Unix(), 10))
+		if now.Unix()/int64(demoStep.Seconds())%3 == 0 {
+			d.server.PostMemberEvent(r.id, "Offline", "HeartbeatInterrupt", "viewer-"+strconv.FormatInt(now.Unix()-60, 10))
+		}
+	}
 	d.server.SetRoom("live-flaky", tencenttest.Room{MemberCount: 77})
 	if now.Unix()/int64(demoStep.Seconds())%4 == 0 {
 		d.server.FailNext("live-flaky", 100001, 1)
 	}
+}
+
+// demoHostAway is how long, of every demoHostCycle, bob's host leaves the
+// stage: dead air long enough for TencentLiveRoomDeadAir (for: 3m) to
+// fire, and resolve when the host is back.
+const (
+	demoHostCycle = 8 * time.Minute
+	demoHostAway  = 4 * time.Minute
+)
+
+// demoSeats are a room's four seats at now: the host on one (not always
+// seat 0), a guest, a locked seat; bob steps off now and then.
+func demoSeats(r demoRoom, now time.Time) []tencenttest.Seat {
+	seats := []tencenttest.Seat{{}, {Account: "guest-" + r.streamer}, {}, {Locked: true}}
+	host := 0
+	if r.streamer == "carol" {
+		host = 2 // the host is not always on seat 0
+	}
+	away := r.streamer == "bob" && now.UnixNano()%int64(demoHostCycle) < int64(demoHostAway)
+	if !away {
+		seats[host].Account = r.streamer
+	}
+	return seats
+}
+
+// StartCallbacks makes the fake post signed webhook callbacks to the
+// receiver at path: rooms appear the instant they are created.
+func (d *demo) StartCallbacks(path string) {
+	d.server.SetCallbackTarget("http://"+d.callbackAddr+path, d.token)
 }
 
 // Config returns the demo's configuration, decoded like a file.

@@ -30,9 +30,30 @@ func TestBinaryDemo(t *testing.T) {
 	if v, ok := m.get(t, "tencent_live_room_exists", "app", "demo", "room", "live-gone"); !ok || v != 0 {
 		t.Errorf("demo: tencent_live_room_exists{room=live-gone} = %g (present %v); want 0", v, ok)
 	}
+	// Queried successfully: it does not exist. A healthy demo reads up.
+	if v, ok := m.get(t, "tencent_live_room_up", "app", "demo", "room", "live-gone"); !ok || v != 1 {
+		t.Errorf("demo: tencent_live_room_up{room=live-gone} = %g (present %v); want 1", v, ok)
+	}
 	if v, _ := m.get(t, "tencent_live_app_up", "app", "demo"); v != 1 {
 		t.Errorf("demo: tencent_live_app_up = %g; want 1", v)
 	}
+	// Seats: the hosts on stage, wherever they sit (carol's on seat 2).
+	waitFor(t, e.Process, waitTimeout, "the demo's stage", func() bool {
+		_, m = e.scrape(t)
+		for _, room := range []string{"live-1001", "live-1003", "live-1004"} {
+			if v, ok := m.get(t, "tencent_live_room_owner_on_seat", "app", "demo", "room", room); !ok || v != 1 {
+				return false
+			}
+		}
+		v, ok := m.get(t, "tencent_live_room_seats", "app", "demo", "room", "live-1002")
+		return ok && v == 4
+	})
+	// The demo's fake posts signed callbacks to the receiver it runs.
+	waitFor(t, e.Process, waitTimeout, "the demo's webhook callbacks", func() bool {
+		_, m = e.scrape(t)
+		v, ok := m.get(t, "tencent_live_webhook_requests_total", "app", "demo", "command", "Live.CallbackAfterMemberStateChanged", "result", "ok")
+		return ok && v > 0
+	})
 }
 
 // TestBinaryDemoConfigFile: --config.check checks the file even with

@@ -37,6 +37,8 @@ type flagValues struct {
 	demo, configFileSet      bool
 	metricsPath              string
 	maxTimeout, writeTimeout time.Duration
+	callbackAddr             string
+	callbackPath             string
 }
 
 // checkFlags rejects flag combinations that cannot do what they say.
@@ -48,6 +50,8 @@ func checkFlags(f flagValues) error {
 		return fmt.Errorf("--scrape.max-timeout must be positive, got %s", f.maxTimeout)
 	case f.writeTimeout <= 0:
 		return fmt.Errorf("--scrape.write-timeout must be positive, got %s", f.writeTimeout)
+	case f.callbackAddr != "" && (!strings.HasPrefix(f.callbackPath, "/") || strings.ContainsAny(f.callbackPath, "%{} ") || path.Clean(f.callbackPath) != f.callbackPath):
+		return fmt.Errorf(`--callback.path=%q: must be a plain, clean path starting with "/"`, f.callbackPath)
 	}
 	return checkTelemetryPath(f.metricsPath)
 }

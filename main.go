@@ -3,10 +3,13 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"os"
+	"os/signal"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -17,12 +20,15 @@ import (
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
 	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
 	// CA roots inside the binary, used when the system has none (a
 	// FROM scratch image): HTTPS endpoints work without a CA bundle.
 	_ "golang.org/x/crypto/x509roots/fallback"
 
 	"github.com/tencent-live-exporter/tencent_live_exporter/collector"
+	"github.com/tencent-live-exporter/tencent_live_exporter/receiver"
 )
 
 const exporterName = "tencent_live_exporter"
@@ -52,6 +58,9 @@ func run() int {
 		shardIndex    = kingpin.Flag("shard.index", "Which shard this exporter serves, from 0 to shard.count-1.").Default("0").Int()
 		demo          = kingpin.Flag("demo", "Run against a built-in fake of the Tencent API on loopback, with moving member counts; no account needed.").Bool()
 		toolkitFlags  = kingpinflag.AddFlags(kingpin.CommandLine, defaultListenAddress)
+		callbackAddr  = kingpin.Flag("callback.listen-address", "Address on which to receive Tencent's Live webhook callbacks (e.g. :9865); empty: no receiver. Meant to face the internet: it serves --callback.path only.").Default("").String()
+		callbackPath  = kingpin.Flag("callback.path", "Path of the callback URL given to Tencent.").Default("/callback").String()
+		callbackWeb   = kingpin.Flag("callback.web.config.file", "Path to an exporter-toolkit web configuration file (TLS, basic auth) for the callback receiver.").Default("").String()
 	)
 	if version.Version == "" {
 		// Not built by make or promu (go install, go run): take the version
@@ -81,6 +90,7 @@ func run() int {
 	if err := checkFlags(flagValues{
 		demo: *demo, configFileSet: configFileSet, metricsPath: *metricsPath,
 		maxTimeout: *maxTO, writeTimeout: *writeTO,
+		callbackAddr: *callbackAddr, callbackPath: *callbackPath,
 	}); err != nil {
 		logger.Error("Invalid flags", "err", err)
 		return 1
@@ -98,6 +108,12 @@ func run() int {
 		}
 		defer d.Close()
 		loadConfig = d.Config
+		if *callbackAddr == "" {
+			*callbackAddr = d.callbackAddr // the demo shows the receiver too
+		}
+		// Callbacks start flowing at the demo's next step, by when the
+		// receiver listens.
+		d.StartCallbacks(*callbackPath)
 	}
 
 	cfg, err := loadConfig()
@@ -156,5 +172,18 @@ func run() int {
 		demo:     *demo,
 		logger:   logger,
 	})
-	return serve(mux, toolkitFlags, *idleTimeout, reloader, logger)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	listeners := []listener{{name: "web", server: newServer(ctx, mux, *idleTimeout), flags: toolkitFlags}}
+	if *callbackAddr != "" {
+		rc := receiver.New(exporter, logger)
+		reg.MustRegister(rc)
+		systemd := false
+		listeners = append(listeners, listener{
+			name:   "callback",
+			server: newCallbackServer(ctx, *callbackPath, rc),
+			flags:  &web.FlagConfig{WebListenAddresses: &[]string{*callbackAddr}, WebSystemdSocket: &systemd, WebConfigFile: callbackWeb},
+		})
+		logger.Info("Receiving webhook callbacks", "address", *callbackAddr, "path", *callbackPath)
+	}
+	return serve(ctx, stop, listeners, reloader, logger)
 }

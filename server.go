@@ -103,11 +103,18 @@ func newServer(ctx context.Context, handler http.Handler, idleTimeout time.Durat
 	}
 }
 
-// serve serves handler on the listeners toolkitFlags name (with their TLS
-// and basic auth) until SIGINT or SIGTERM, reloading the configuration on
-// SIGHUP, and returns the exit status.
-func serve(handler http.Handler, toolkitFlags *web.FlagConfig, idleTimeout time.Duration, rl *reloader, logger *slog.Logger) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+// listener is one HTTP server and the listeners it serves, with their TLS
+// and basic auth.
+type listener struct {
+	name   string // for logs
+	server *http.Server
+	flags  *web.FlagConfig
+}
+
+// serve runs the listeners until SIGINT or SIGTERM, or until one fails,
+// reloading the configuration on SIGHUP, and returns the exit status.
+// ctx's end starts the shutdown too.
+func serve(ctx context.Context, stop context.CancelFunc, listeners []listener, rl *reloader, logger *slog.Logger) int {
 	defer stop()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -118,22 +125,55 @@ func serve(handler http.Handler, toolkitFlags *web.FlagConfig, idleTimeout time.
 		}
 	}()
 
-	server := newServer(ctx, handler, idleTimeout)
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- web.ListenAndServe(server, toolkitFlags, logger) }()
+	serveErr := make(chan error, len(listeners))
+	for _, l := range listeners {
+		go func() {
+			err := web.ListenAndServe(l.server, l.flags, logger)
+			if !errors.Is(err, http.ErrServerClosed) {
+				err = fmt.Errorf("%s: %w", l.name, err)
+			}
+			serveErr <- err
+		}()
+	}
+	status := 0
 	select {
 	case err := <-serveErr:
 		if !errors.Is(err, http.ErrServerClosed) {
 			logger.Error("Error running HTTP server", "err", err)
-			return 1
+			status = 1
 		}
 	case <-ctx.Done():
 		logger.Info("Shutting down")
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-		defer cancel()
-		if err := server.Shutdown(shutdownCtx); err != nil {
-			logger.Error("Error shutting down HTTP server", "err", err)
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	for _, l := range listeners {
+		if err := l.server.Shutdown(shutdownCtx); err != nil {
+			logger.Error("Error shutting down HTTP server", "server", l.name, "err", err)
 		}
 	}
-	return 0
+	return status
+}
+
+// Timeouts of the callback receiver: it faces the internet, and Tencent's
+// requests are small and quick.
+const (
+	callbackReadTimeout  = 10 * time.Second
+	callbackWriteTimeout = 10 * time.Second
+	callbackIdleTimeout  = 2 * time.Minute
+)
+
+// newCallbackServer serves the receiver at path, and nothing else.
+func newCallbackServer(ctx context.Context, path string, receiver http.Handler) *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle(path, receiver)
+	return &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: callbackReadTimeout,
+		ReadTimeout:       callbackReadTimeout,
+		WriteTimeout:      callbackWriteTimeout,
+		IdleTimeout:       callbackIdleTimeout,
+		MaxHeaderBytes:    16 << 10,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
 }

@@ -18,7 +18,7 @@ type seriesArena struct {
 }
 
 // Every room family, in the order of roomSources: the arena's index.
-const numRoomFamilies = numMemberFamilies + numMetaFamilies + numStats
+const numRoomFamilies = numMemberFamilies + numMetaFamilies + numStats + numSeatFamilies
 
 // arenaFamily is one family's slots and the list of their messages.
 type arenaFamily struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/tencent-live-exporter/tencent_live_exporter/tencent"
@@ -16,6 +17,7 @@ type taskKind int
 
 const (
 	taskMembers taskKind = iota // get_member_list: the room's member count
+	taskSeats                   // get_seat_list: who is on stage
 	taskStats                   // get_room_stats: engagement counters
 	taskInfo                    // get_room_info: capacity, seats, type
 	numRoomTaskKinds
@@ -23,6 +25,10 @@ const (
 	taskDiscovery = numRoomTaskKinds
 	numTaskKinds  = numRoomTaskKinds + 1
 )
+
+// primaryKind is the primary command's kind: whether a room exists and
+// whether the app is up are its to say.
+const primaryKind = taskMembers
 
 // commandSpec is everything the collector knows of one upstream command.
 // The worker, the gates, the reload and the view loop over commands;
@@ -53,85 +59,122 @@ type commandSpec struct {
 	// fetch calls the command for a task. apply stores a successful
 	// answer; it runs under the runtime's lock.
 	fetch func(ctx context.Context, rt *appRuntime, c *tencent.Client, t *task) (apply func(now time.Time), err error)
-	// owners says who owns each class of answer (see outcomePolicy).
+	// owners says who owns each class of answer (primaryOwners or
+	// optionalOwners).
 	owners [numAnswerClasses]owner
 }
 
-// commands is the table of upstream commands, indexed by taskKind.
-var commands = [numTaskKinds]commandSpec{
-	taskMembers: {
-		name:        tencent.CommandGetMemberList,
-		primary:     true,
-		scrapeWaits: true,
-		priority:    0,
-		enabled:     func(*AppConfig) bool { return true },
-		interval:    func(ac *AppConfig) time.Duration { return time.Duration(ac.RefreshInterval) },
-		maxQPS:      func(ac *AppConfig) float64 { return ac.MaxQPS },
-		concurrency: func(ac *AppConfig, _ float64) int { return ac.MaxConcurrency },
-		sources:     []int{sourceMembers},
-		fetch: func(ctx context.Context, rt *appRuntime, c *tencent.Client, t *task) (func(time.Time), error) {
-			list, err := c.GetMemberList(ctx, t.room.id)
-			return func(now time.Time) { rt.applyMembersLocked(t.room, list, now) }, err
+// commands is the table of upstream commands, indexed by taskKind. It is
+// filled by init: its entries call the runtime, which reads the table.
+var commands [numTaskKinds]commandSpec
+
+func init() {
+	commands = [numTaskKinds]commandSpec{
+		taskMembers: {
+			name:        tencent.CommandGetMemberList,
+			primary:     true,
+			scrapeWaits: true,
+			priority:    0,
+			enabled:     func(*AppConfig) bool { return true },
+			interval:    func(ac *AppConfig) time.Duration { return time.Duration(ac.RefreshInterval) },
+			maxQPS:      func(ac *AppConfig) float64 { return ac.MaxQPS },
+			concurrency: func(ac *AppConfig, _ float64) int { return ac.MaxConcurrency },
+			sources:     []int{sourceMembers},
+			fetch: func(ctx context.Context, rt *appRuntime, c *tencent.Client, t *task) (func(time.Time), error) {
+				list, err := c.GetMemberList(ctx, t.room.id)
+				return func(now time.Time) { rt.applyMembersLocked(t.room, list, now) }, err
+			},
+			owners: primaryOwners,
 		},
-		owners: primaryOwners,
-	},
-	taskStats: {
-		name:     tencent.CommandGetRoomStats,
-		priority: 2,
-		enabled:  func(ac *AppConfig) bool { return ac.RoomStats != nil },
-		interval: func(ac *AppConfig) time.Duration { return time.Duration(ac.RoomStats.Interval) },
-		maxQPS: func(ac *AppConfig) float64 {
-			if ac.RoomStats == nil {
-				return DefaultRoomStatsMaxQPS
-			}
-			return ac.RoomStats.MaxQPS
+		taskSeats: {
+			name:     tencent.CommandGetSeatList,
+			priority: 1,
+			enabled:  func(ac *AppConfig) bool { return ac.RoomSeats != nil },
+			interval: func(ac *AppConfig) time.Duration { return time.Duration(ac.RoomSeats.Interval) },
+			maxQPS: func(ac *AppConfig) float64 {
+				if ac.RoomSeats == nil {
+					return DefaultRoomSeatsMaxQPS
+				}
+				return ac.RoomSeats.MaxQPS
+			},
+			concurrency: latencyConcurrency,
+			sources:     []int{sourceSeats},
+			fetch: func(ctx context.Context, rt *appRuntime, c *tencent.Client, t *task) (func(time.Time), error) {
+				list, err := c.GetSeatList(ctx, t.room.id)
+				return func(now time.Time) { rt.applySeatsLocked(t.room, list, now) }, err
+			},
+			owners: optionalOwners,
 		},
-		concurrency: latencyConcurrency,
-		sources:     []int{sourceStats},
-		fetch: func(ctx context.Context, rt *appRuntime, c *tencent.Client, t *task) (func(time.Time), error) {
-			stats, err := c.GetRoomStats(ctx, t.room.id)
-			return func(now time.Time) { rt.applyStatsLocked(t.room, stats, now) }, err
+		taskStats: {
+			name:     tencent.CommandGetRoomStats,
+			priority: 3,
+			enabled:  func(ac *AppConfig) bool { return ac.RoomStats != nil },
+			interval: func(ac *AppConfig) time.Duration { return time.Duration(ac.RoomStats.Interval) },
+			maxQPS: func(ac *AppConfig) float64 {
+				if ac.RoomStats == nil {
+					return DefaultRoomStatsMaxQPS
+				}
+				return ac.RoomStats.MaxQPS
+			},
+			concurrency: latencyConcurrency,
+			sources:     []int{sourceStats},
+			fetch: func(ctx context.Context, rt *appRuntime, c *tencent.Client, t *task) (func(time.Time), error) {
+				stats, err := c.GetRoomStats(ctx, t.room.id)
+				return func(now time.Time) { rt.applyStatsLocked(t.room, stats, now) }, err
+			},
+			owners: optionalOwners,
 		},
-		owners: optionalOwners,
-	},
-	taskInfo: {
-		name:     tencent.CommandGetRoomInfo,
-		priority: 3,
-		enabled:  func(ac *AppConfig) bool { return ac.RoomInfo != nil },
-		interval: func(ac *AppConfig) time.Duration { return time.Duration(ac.RoomInfo.Interval) },
-		maxQPS: func(ac *AppConfig) float64 {
-			if ac.RoomInfo == nil {
-				return DefaultRoomInfoMaxQPS
-			}
-			return ac.RoomInfo.MaxQPS
+		taskInfo: {
+			name:     tencent.CommandGetRoomInfo,
+			priority: 4,
+			enabled:  func(ac *AppConfig) bool { return ac.RoomInfo != nil },
+			interval: func(ac *AppConfig) time.Duration { return time.Duration(ac.RoomInfo.Interval) },
+			maxQPS: func(ac *AppConfig) float64 {
+				if ac.RoomInfo == nil {
+					return DefaultRoomInfoMaxQPS
+				}
+				return ac.RoomInfo.MaxQPS
+			},
+			concurrency: latencyConcurrency,
+			sources:     []int{sourceMeta},
+			fetch: func(ctx context.Context, rt *appRuntime, c *tencent.Client, t *task) (func(time.Time), error) {
+				info, err := c.GetRoomInfo(ctx, t.room.id)
+				return func(now time.Time) { rt.applyInfoLocked(t.room, info, now) }, err
+			},
+			owners: optionalOwners,
 		},
-		concurrency: latencyConcurrency,
-		sources:     []int{sourceMeta},
-		fetch: func(ctx context.Context, rt *appRuntime, c *tencent.Client, t *task) (func(time.Time), error) {
-			info, err := c.GetRoomInfo(ctx, t.room.id)
-			return func(now time.Time) { rt.applyInfoLocked(t.room, info, now) }, err
+		taskDiscovery: {
+			name:     tencent.CommandGetRoomList,
+			priority: 2,
+			enabled:  func(ac *AppConfig) bool { return ac.Discovery != nil },
+			interval: func(ac *AppConfig) time.Duration { return time.Duration(ac.Discovery.Interval) },
+			maxQPS: func(ac *AppConfig) float64 {
+				if ac.Discovery == nil {
+					return DefaultDiscoveryMaxQPS
+				}
+				return ac.Discovery.MaxQPS
+			},
+			concurrency: func(*AppConfig, float64) int { return 1 }, // a sweep reads its pages one by one
+			sources:     []int{sourceMeta},
+			fetch: func(ctx context.Context, rt *appRuntime, c *tencent.Client, _ *task) (func(time.Time), error) {
+				res, err := rt.runSweep(ctx, c)
+				return func(now time.Time) { rt.applySweepLocked(res, now) }, err
+			},
+			owners: optionalOwners,
 		},
-		owners: optionalOwners,
-	},
-	taskDiscovery: {
-		name:     tencent.CommandGetRoomList,
-		priority: 1,
-		enabled:  func(ac *AppConfig) bool { return ac.Discovery != nil },
-		interval: func(ac *AppConfig) time.Duration { return time.Duration(ac.Discovery.Interval) },
-		maxQPS: func(ac *AppConfig) float64 {
-			if ac.Discovery == nil {
-				return DefaultDiscoveryMaxQPS
-			}
-			return ac.Discovery.MaxQPS
-		},
-		concurrency: func(*AppConfig, float64) int { return 1 }, // a sweep reads its pages one by one
-		sources:     []int{sourceMeta},
-		fetch: func(ctx context.Context, rt *appRuntime, c *tencent.Client, _ *task) (func(time.Time), error) {
-			res, err := rt.runSweep(ctx, c)
-			return func(now time.Time) { rt.applySweepLocked(res, now) }, err
-		},
-		owners: optionalOwners,
-	},
+	}
+}
+
+// roomCommandFills reports whether an enabled per-room command fills
+// source src: metadata a listing set stays fresh only then, once the
+// listing no longer shows the room.
+func roomCommandFills(enabled [numTaskKinds]bool, src int) bool {
+	for k := range numRoomTaskKinds {
+		if enabled[k] && slices.Contains(commands[k].sources, src) {
+			return true
+		}
+	}
+	return false
 }
 
 // latencyConcurrency is enough requests in flight that a 250 ms upstream

@@ -37,8 +37,8 @@ const (
 	UpstreamQPSLimit = 200.0
 	// MaxQPSTotalLimit bounds max_qps_total: the documented limits of the
 	// service's commands added up (get_member_list 200, get_room_info 200,
-	// get_room_stats 100, get_room_list 10).
-	MaxQPSTotalLimit = 510.0
+	// get_room_stats 100, get_room_list 10) and get_seat_list (200).
+	MaxQPSTotalLimit = 710.0
 	// MaxConcurrencyLimit bounds max_concurrency: far above any need.
 	MaxConcurrencyLimit = 1000
 	// latencyAllowance sizes the default concurrency: enough requests in
@@ -82,6 +82,8 @@ type AppConfig struct {
 	Discovery         *DiscoveryConfig `yaml:"discovery,omitempty"`
 	RoomInfo          *RoomInfoConfig  `yaml:"room_info,omitempty"`
 	RoomStats         *RoomStatsConfig `yaml:"room_stats,omitempty"`
+	RoomSeats         *RoomSeatsConfig `yaml:"room_seats,omitempty"`
+	Webhook           *WebhookConfig   `yaml:"webhook,omitempty"`
 
 	line           int // where the app starts in the file, for errors
 	secretFileLine int // where secret_key_file is set
@@ -102,7 +104,12 @@ const (
 	DefaultRoomStatsInterval = 60 * time.Second
 	DefaultRoomStatsMaxQPS   = 50.0
 	// RoomStatsQPSLimit is get_room_stats' documented limit per app.
-	RoomStatsQPSLimit = 100.0
+	RoomStatsQPSLimit        = 100.0
+	DefaultRoomSeatsInterval = 60 * time.Second
+	MinRoomSeatsInterval     = time.Second
+	DefaultRoomSeatsMaxQPS   = 50.0
+	// RoomSeatsQPSLimit is get_seat_list's documented limit per app.
+	RoomSeatsQPSLimit = 200.0
 	// MaxTaskInterval bounds the intervals of the per-command blocks.
 	MaxTaskInterval = 24 * time.Hour
 )
@@ -137,6 +144,85 @@ type RoomStatsConfig struct {
 	MaxQPS   float64        `yaml:"max_qps"`
 
 	line int
+}
+
+// RoomSeatsConfig fetches who sits on each room's seats with
+// get_seat_list.
+type RoomSeatsConfig struct {
+	Interval model.Duration `yaml:"interval"`
+	MaxQPS   float64        `yaml:"max_qps"`
+
+	line int
+}
+
+// Defaults and limits of the webhook block.
+const (
+	DefaultReconcileInterval = 10 * time.Minute
+	// MaxWebhookTokenLength is the longest token Tencent accepts.
+	MaxWebhookTokenLength = 128
+)
+
+// WebhookConfig receives the app's Live webhook callbacks (see the
+// --callback.* flags): events apply at once, and discovery sweeps slow to
+// reconcile_interval while they arrive.
+type WebhookConfig struct {
+	Token             config.Secret  `yaml:"token,omitempty"`
+	TokenFile         string         `yaml:"token_file,omitempty"`
+	ReconcileInterval model.Duration `yaml:"reconcile_interval"`
+	// AllowUnsigned accepts callbacks without a Sign: only behind a
+	// network path that nobody else can reach.
+	AllowUnsigned bool `yaml:"allow_unsigned,omitempty"`
+
+	line, tokenFileLine int
+}
+
+// UnmarshalYAML sets defaults, decodes and validates a webhook block.
+func (c *WebhookConfig) UnmarshalYAML(node *yaml.Node) error {
+	*c = WebhookConfig{ReconcileInterval: model.Duration(DefaultReconcileInterval), line: node.Line}
+	if err := decodeFields(node, c, "webhook", "webhook"); err != nil {
+		return err
+	}
+	c.tokenFileLine = keyLine(node, "token_file")
+	set := 0
+	for _, on := range []bool{c.Token != "", c.TokenFile != "", c.AllowUnsigned} {
+		if on {
+			set++
+		}
+	}
+	switch {
+	case set == 0:
+		return &positionError{line: c.line, err: errors.New("webhook: one of token, token_file and allow_unsigned: true must be set (an unsigned receiver accepts anybody's events)")}
+	case set > 1:
+		return &positionError{line: c.line, err: errors.New("webhook: at most one of token, token_file and allow_unsigned may be set")}
+	case len(c.Token) > MaxWebhookTokenLength:
+		return &positionError{line: keyLine(node, "token"), err: fmt.Errorf("webhook: token must be 1 to %d characters, got %d", MaxWebhookTokenLength, len(c.Token))}
+	case c.ReconcileInterval <= 0 || c.ReconcileInterval > model.Duration(MaxTaskInterval):
+		return &positionError{line: keyLine(node, "reconcile_interval"), err: fmt.Errorf("webhook: reconcile_interval must be in (0s, %s], got %s", model.Duration(MaxTaskInterval), c.ReconcileInterval)}
+	}
+	return nil
+}
+
+// loadWebhookTokens reads every webhook token_file, relative to dir.
+func (c *Config) loadWebhookTokens(dir string) error {
+	for _, a := range c.Apps {
+		w := a.Webhook
+		if w == nil || w.TokenFile == "" {
+			continue
+		}
+		if !filepath.IsAbs(w.TokenFile) {
+			w.TokenFile = filepath.Join(dir, w.TokenFile)
+		}
+		data, err := os.ReadFile(w.TokenFile)
+		if err != nil {
+			return fmt.Errorf("line %d: app %q: webhook: token_file: %w", w.tokenFileLine, a.Name, err)
+		}
+		token := strings.TrimSpace(string(data))
+		if token == "" || len(token) > MaxWebhookTokenLength {
+			return fmt.Errorf("line %d: app %q: webhook: token_file %s must hold 1 to %d characters", w.tokenFileLine, a.Name, w.TokenFile, MaxWebhookTokenLength)
+		}
+		w.Token = config.Secret(token)
+	}
+	return nil
 }
 
 // UnmarshalYAML sets defaults, decodes and validates a discovery block.
@@ -239,6 +325,18 @@ func (c *RoomStatsConfig) UnmarshalYAML(node *yaml.Node) error {
 	return validateTask("room_stats", node, c.Interval, c.MaxQPS, RoomStatsQPSLimit)
 }
 
+// UnmarshalYAML sets defaults, decodes and validates a room_seats block.
+func (c *RoomSeatsConfig) UnmarshalYAML(node *yaml.Node) error {
+	*c = RoomSeatsConfig{Interval: model.Duration(DefaultRoomSeatsInterval), MaxQPS: DefaultRoomSeatsMaxQPS, line: node.Line}
+	if err := decodeFields(node, c, "room_seats", "room_seats"); err != nil {
+		return err
+	}
+	if c.Interval > 0 && c.Interval < model.Duration(MinRoomSeatsInterval) {
+		return &positionError{line: keyLine(node, "interval"), err: fmt.Errorf("room_seats: interval must be at least %s, got %s", model.Duration(MinRoomSeatsInterval), c.Interval)}
+	}
+	return validateTask("room_seats", node, c.Interval, c.MaxQPS, RoomSeatsQPSLimit)
+}
+
 func validateTask(block string, node *yaml.Node, interval model.Duration, maxQPS, limit float64) error {
 	switch {
 	case interval <= 0 || interval > model.Duration(MaxTaskInterval):
@@ -270,6 +368,9 @@ func Load(path string) (*Config, error) {
 	}
 	cfg, err := Decode(bytes.NewReader(data))
 	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := cfg.loadWebhookTokens(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	if err := cfg.loadSecrets(filepath.Dir(path)); err != nil {
@@ -470,6 +571,11 @@ func (c *Config) String() string {
 		cp := *a
 		if cp.SecretKeyFile != "" {
 			cp.SecretKey = "" // read from the file; show the path only
+		}
+		if w := cp.Webhook; w != nil && w.TokenFile != "" {
+			wc := *w
+			wc.Token = ""
+			cp.Webhook = &wc
 		}
 		shown.Apps[i] = &cp
 	}

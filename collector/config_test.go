@@ -352,12 +352,12 @@ func TestLoadInvalid(t *testing.T) {
 		},
 		{
 			file:  "max_qps_total_too_high.yml",
-			want:  `config testdata/config/max_qps_total_too_high.yml: line 2: app "1400000001": max_qps_total must be in (0, 510] when set, got 600`,
-			names: []string{"max_qps_total", "line 2", "600"},
+			want:  `config testdata/config/max_qps_total_too_high.yml: line 2: app "1400000001": max_qps_total must be in (0, 710] when set, got 800`,
+			names: []string{"max_qps_total", "line 2", "800"},
 		},
 		{
 			file:  "max_qps_total_negative.yml",
-			want:  `config testdata/config/max_qps_total_negative.yml: line 2: app "1400000001": max_qps_total must be in (0, 510] when set, got -1`,
+			want:  `config testdata/config/max_qps_total_negative.yml: line 2: app "1400000001": max_qps_total must be in (0, 710] when set, got -1`,
 			names: []string{"max_qps_total", "line 2", "-1"},
 		},
 		{
@@ -399,6 +399,36 @@ func TestLoadInvalid(t *testing.T) {
 			file:  "room_stats_max_qps_too_high.yml",
 			want:  `config testdata/config/room_stats_max_qps_too_high.yml: line 7: room_stats: max_qps must be in (0, 100], got 101`,
 			names: []string{"room_stats", "max_qps", "line 7"},
+		},
+		{
+			file:  "webhook_unsigned_without_flag.yml",
+			want:  `config testdata/config/webhook_unsigned_without_flag.yml: line 7: webhook: one of token, token_file and allow_unsigned: true must be set (an unsigned receiver accepts anybody's events)`,
+			names: []string{"webhook", "token", "allow_unsigned", "line 7"},
+		},
+		{
+			file:  "webhook_token_and_unsigned.yml",
+			want:  `config testdata/config/webhook_token_and_unsigned.yml: line 7: webhook: at most one of token, token_file and allow_unsigned may be set`,
+			names: []string{"webhook", "line 7"},
+		},
+		{
+			file:  "webhook_reconcile_zero.yml",
+			want:  `config testdata/config/webhook_reconcile_zero.yml: line 8: webhook: reconcile_interval must be in (0s, 1d], got 0s`,
+			names: []string{"webhook", "reconcile_interval", "line 8"},
+		},
+		{
+			file:  "webhook_token_file_missing.yml",
+			want:  `config testdata/config/webhook_token_file_missing.yml: line 7: app "1400000001": webhook: token_file: open testdata/config/no-such.token: no such file or directory`,
+			names: []string{"webhook", "token_file", "line 7"},
+		},
+		{
+			file:  "room_seats_interval_short.yml",
+			want:  `config testdata/config/room_seats_interval_short.yml: line 7: room_seats: interval must be at least 1s, got 500ms`,
+			names: []string{"room_seats", "interval", "line 7"},
+		},
+		{
+			file:  "room_seats_max_qps_too_high.yml",
+			want:  `config testdata/config/room_seats_max_qps_too_high.yml: line 7: room_seats: max_qps must be in (0, 200], got 250`,
+			names: []string{"room_seats", "max_qps", "line 7"},
 		},
 		{
 			file:  "room_stats_interval_zero.yml",
@@ -632,6 +662,9 @@ func TestLoadDiscovery(t *testing.T) {
 	if time.Duration(a.RoomStats.Interval) != DefaultRoomStatsInterval || a.RoomStats.MaxQPS != DefaultRoomStatsMaxQPS {
 		t.Errorf("room_stats = %+v; want the defaults", a.RoomStats)
 	}
+	if s := a.RoomSeats; s == nil || time.Duration(s.Interval) != DefaultRoomSeatsInterval || s.MaxQPS != DefaultRoomSeatsMaxQPS {
+		t.Errorf("room_seats = %+v; want the defaults (60s, 50)", s)
+	}
 }
 
 // TestDecodeDoesNotReadFiles: Decode checks secret_key_file is set but
@@ -726,4 +759,35 @@ func withoutLines(a *AppConfig) AppConfig {
 		cp.Rooms[i] = r
 	}
 	return cp
+}
+
+// A webhook token, inline or from its file, never shows in /config.
+func TestWebhookTokenHidden(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "hook.token"), []byte("file-t0ken-DO-NOT-LEAK\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "config.yml")
+	cfgText := "apps:\n" +
+		appYAMLWithID(testSDKAppID, "inline", "http://127.0.0.1:1", testKey, "webhook: {token: inline-t0ken-DO-NOT-LEAK}", "r") +
+		appYAMLWithID(testSDKAppID+1, "file", "http://127.0.0.1:1", testKey, "webhook: {token_file: hook.token, reconcile_interval: 2m}", "r")
+	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(cfg.Apps[1].Webhook.Token); got != "file-t0ken-DO-NOT-LEAK" {
+		t.Errorf("token from the file = %q", got)
+	}
+	shown := cfg.String()
+	for _, secret := range []string{"inline-t0ken-DO-NOT-LEAK", "file-t0ken-DO-NOT-LEAK", testKey} {
+		if strings.Contains(shown, secret) {
+			t.Errorf("/config shows %q:\n%s", secret, shown)
+		}
+	}
+	if !strings.Contains(shown, "hook.token") || !strings.Contains(shown, "reconcile_interval: 2m") {
+		t.Errorf("/config lacks the webhook settings:\n%s", shown)
+	}
 }

@@ -108,7 +108,7 @@ func (rt *appRuntime) applySweepLocked(res *sweepResult, now time.Time) {
 				// A configured room stays, but what the listing said of it
 				// goes unless get_room_info keeps it fresh.
 				r.discovered, r.missed = false, 0
-				if !rt.sched.enabled[taskInfo] && r.meta != nil {
+				if !roomCommandFills(rt.sched.enabled, sourceMeta) && r.meta != nil {
 					r.meta = nil
 					rt.infoGen++
 					rt.buildRoomMetricsLocked(r)
@@ -249,6 +249,7 @@ func (rt *appRuntime) removeRoomsLocked(rooms []*room) {
 func (rt *appRuntime) removeRoomLocked(r *room) {
 	r.removed = true
 	delete(rt.rooms, r.id)
+	rt.inst.heartbeatInterrupts.DeleteLabelValues(rt.name, r.id)
 	for k := range r.tasks {
 		rt.sched.remove(&r.tasks[k])
 	}

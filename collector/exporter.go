@@ -266,6 +266,7 @@ func (rt *appRuntime) applyLocked(u *appUpdate, descs *roomDescs, labels [][]*dt
 	rt.backoffMax = time.Duration(ac.OfflineBackoffMax)
 	rt.maxAge = time.Duration(ac.MaxAge)
 	rt.disc.cfg = ac.Discovery
+	rt.webhook = ac.Webhook
 	rt.health.settle = 2 * max(rt.refresh, rt.transientDelay())
 	if u.newCreds {
 		rt.gen++
@@ -321,7 +322,12 @@ func (rt *appRuntime) applyLocked(u *appUpdate, descs *roomDescs, labels [][]*dt
 		if ac.Discovery == nil {
 			r.discovered, r.missed = false, 0 // a configured room the listing had shown
 		}
-		if !r.discovered && !rt.sched.enabled[taskInfo] {
+		for src, on := range rt.sourceOn {
+			if !on && src != sourceMeta { // metadata: below, as listings may have set it
+				roomSources[src].drop(rt, r) // nothing refreshes it any more
+			}
+		}
+		if !r.discovered && !roomCommandFills(rt.sched.enabled, sourceMeta) {
 			r.meta = nil // nothing says what it is any more
 		}
 		if r.meta != nil && r.meta.known {

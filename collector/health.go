@@ -102,7 +102,7 @@ func (h *appHealth) answered(now time.Time, command string) {
 	}
 	h.contact, h.up = contactAccepted, true
 	h.backoff, h.blockedUntil, h.noAnswers = 0, time.Time{}, 0
-	h.commands[taskMembers].failing = false
+	h.commands[primaryKind].failing = false
 	if command != "" {
 		h.settled(now, command)
 	}

@@ -54,6 +54,10 @@ var (
 		prometheus.BuildFQName(namespace, "discovery", "rooms_skipped"),
 		"Rooms that pass the discovery filters but are not watched because of max_rooms (the lowest ViewCount first).",
 		[]string{appLabel}, nil)
+	webhookLastAcceptedDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "webhook", "last_accepted_timestamp_seconds"),
+		"Unix time at which the app's last verified webhook callback was accepted; absent until the first.",
+		[]string{appLabel}, nil)
 	discoveryLastSuccessDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(namespace, "discovery", "last_success_timestamp_seconds"),
 		"Unix time at which the last successful get_room_list sweep ended.",
@@ -115,6 +119,26 @@ type instruments struct {
 	deferred  *prometheus.CounterVec
 	sweeps    *prometheus.CounterVec
 	statsDips *prometheus.CounterVec
+	// What webhook events tell (see events.go).
+	endedRooms          *prometheus.CounterVec
+	endedTotals         [numEndedTotals]*prometheus.CounterVec
+	memberEvents        *prometheus.CounterVec
+	heartbeatInterrupts *prometheus.CounterVec
+}
+
+// vec is a metric vector with app-labelled series.
+type vec interface {
+	prometheus.Collector
+	DeletePartialMatch(prometheus.Labels) int
+}
+
+// vecs are every vector of the instruments.
+func (in *instruments) vecs() []vec {
+	out := []vec{in.errors, in.duration, in.deferred, in.sweeps, in.statsDips, in.endedRooms, in.memberEvents, in.heartbeatInterrupts}
+	for _, v := range in.endedTotals {
+		out = append(out, v)
+	}
+	return out
 }
 
 // Results of a discovery sweep.
@@ -125,7 +149,7 @@ const (
 )
 
 func newInstruments() *instruments {
-	return &instruments{
+	in := &instruments{
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace,
 			Name:      "scrape_errors_total",
@@ -155,24 +179,61 @@ func newInstruments() *instruments {
 			Name:      "room_stats_dips_total",
 			Help:      "Times a room's get_room_stats counters went down while the room lived on (no 100004 in between, the same CreateTime): an upstream inconsistency. The highest values are held, so rate() sees no reset.",
 		}, []string{appLabel}),
+		endedRooms: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Name:      "app_ended_rooms_total",
+			Help:      "Rooms of the app that ended, by cause (destroy_by_user, destroy_by_system, other), from webhook events (Live.CallbackAfterDestroyRoom); each room counted once.",
+		}, []string{appLabel, "cause"}),
+		memberEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Name:      "member_events_total",
+			Help:      "Accounts in webhook member events of the app, by event (online, offline) and cause (enter, leave, heartbeat_interrupt, heartbeat_recover, kicked, other). Member counts stay get_member_list's.",
+		}, []string{appLabel, "event", "cause"}),
+		heartbeatInterrupts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Name:      "room_heartbeat_interrupts_total",
+			Help:      "Viewers of a watched room that went offline because their heartbeat stopped (their network dropped), from webhook member events: a stream-quality signal.",
+		}, idLabelNames),
 	}
+	for i, f := range endedTotalFamilies {
+		in.endedTotals[i] = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Name:      "app_ended_room_" + f.name,
+			Help:      f.help + " over the rooms of the app that ended, from the final Statistic of webhook destroy events: daily sums that outlive the rooms' own series.",
+		}, []string{appLabel})
+	}
+	return in
+}
+
+// The final totals of ended rooms, in the order of instruments.endedTotals.
+const (
+	endedViewers = iota
+	endedLikes
+	endedGifts
+	endedGiftCoins
+	endedGiftSenders
+	numEndedTotals
+)
+
+var endedTotalFamilies = [numEndedTotals]struct{ name, help string }{
+	{"viewers_total", "Viewers (TotalViewers)"},
+	{"likes_total", "Likes received (TotalLikesReceived)"},
+	{"gifts_total", "Gifts sent (TotalGiftsSent)"},
+	{"gift_coins_total", "Coins' worth of gifts (TotalGiftCoins)"},
+	{"gift_senders_total", "Distinct gift senders of each room, added up (TotalUniqueGiftSenders)"},
 }
 
 func (in *instruments) collect(ch chan<- prometheus.Metric) {
-	in.errors.Collect(ch)
-	in.duration.Collect(ch)
-	in.deferred.Collect(ch)
-	in.sweeps.Collect(ch)
-	in.statsDips.Collect(ch)
+	for _, v := range in.vecs() {
+		v.Collect(ch)
+	}
 }
 
 // forget drops the series of an app that is no longer configured.
 func (in *instruments) forget(app string) {
-	in.errors.DeletePartialMatch(prometheus.Labels{appLabel: app})
-	in.duration.DeletePartialMatch(prometheus.Labels{appLabel: app})
-	in.deferred.DeletePartialMatch(prometheus.Labels{appLabel: app})
-	in.sweeps.DeletePartialMatch(prometheus.Labels{appLabel: app})
-	in.statsDips.DeletePartialMatch(prometheus.Labels{appLabel: app})
+	for _, v := range in.vecs() {
+		v.DeletePartialMatch(prometheus.Labels{appLabel: app})
+	}
 }
 
 // roomDescs are the room-level descriptors of one configuration: their
@@ -185,6 +246,7 @@ type roomDescs struct {
 	exists      *roomFamily
 	lastSuccess *roomFamily
 	stats       [numStats]*roomFamily
+	seats       [numSeatFamilies]*roomFamily
 }
 
 // roomFamily is one family of room series: its exposition header, and its
@@ -227,6 +289,23 @@ var statsFamilies = [numStats]struct{ name, help string }{
 	{"gift_senders_total", "Distinct accounts that sent gifts in the room since it was created (TotalUniqueGiftSenders from get_room_stats)."},
 }
 
+// The get_seat_list families, in the order of roomDescs.seats.
+const (
+	famSeats = iota
+	famSeatsTaken
+	famSeatsLocked
+	famOwnerOnSeat
+	numSeatFamilies
+)
+
+// seatFamilies name and describe the get_seat_list families.
+var seatFamilies = [numSeatFamilies]struct{ name, help string }{
+	{"seats", "Seats the room has (entries of get_seat_list)."},
+	{"seats_taken", "Seats of the room with someone on them (get_seat_list)."},
+	{"seats_locked", "Seats of the room that cannot be taken (IsTakenDisabled in get_seat_list)."},
+	{"owner_on_seat", "Whether the room's owner (Owner_Account from the listing or get_room_info) sits on any seat (get_seat_list): 1 or 0; absent while the owner is unknown."},
+}
+
 func newRoomDescs(cfg *Config) *roomDescs {
 	var extra []string
 	for _, a := range cfg.Apps {
@@ -243,8 +322,13 @@ func newRoomDescs(cfg *Config) *roomDescs {
 	for i, f := range statsFamilies {
 		stats[i] = newRoomFamily(f.name, counter, f.help+" Up to room_stats.interval old.", labels)
 	}
+	var seats [numSeatFamilies]*roomFamily
+	for i, f := range seatFamilies {
+		seats[i] = newRoomFamily(f.name, gauge, f.help+" Up to room_seats.interval old.", labels)
+	}
 	return &roomDescs{
 		stats: stats,
+		seats: seats,
 		extra: extra,
 		members: newRoomFamily("members", gauge,
 			"People in the room (MemberCount) from the last successful answer, which may be up to refresh_interval old (see the last success timestamp). Absent while the room does not exist or is not a live room.",

@@ -15,6 +15,28 @@ type roomStats struct {
 	created int64     // the room's CreateTime when they were read (0: unknown)
 }
 
+// roomSeats is what get_seat_list said of a room's seats.
+type roomSeats struct {
+	total, taken, locked int
+	accounts             []string // on a seat; few: a room has a handful of seats
+	at                   time.Time
+}
+
+// applySeatsLocked stores a get_seat_list answer.
+func (rt *appRuntime) applySeatsLocked(r *room, list *tencent.SeatList, now time.Time) {
+	s := &roomSeats{total: len(list.Seats), at: now}
+	for _, seat := range list.Seats {
+		if seat.Taken() {
+			s.taken++
+			s.accounts = append(s.accounts, seat.Account)
+		}
+		if seat.Locked {
+			s.locked++
+		}
+	}
+	r.seats = s
+}
+
 // applyMembersLocked stores a get_member_list answer.
 func (rt *appRuntime) applyMembersLocked(r *room, list *tencent.MemberList, now time.Time) {
 	r.attempted, r.up, r.hasCount = true, true, true
@@ -32,7 +54,7 @@ func (rt *appRuntime) roomFactLocked(r *room, class answerClass) {
 	if class != answerRoomGone {
 		return
 	}
-	r.exists, r.hasStats, r.stats = existsNo, false, nil // ended: counters start again if it returns
+	r.exists, r.hasStats, r.stats, r.seats = existsNo, false, nil, nil // ended: counters start again if it returns
 	if !r.static && r.missed > 0 {
 		// A discovered room the listing no longer shows has ended.
 		rt.removeRoomsLocked([]*room{r})
@@ -95,32 +117,21 @@ func (rt *appRuntime) expireLocked(now time.Time) {
 		return
 	}
 	ages := rt.maxAges()
-	membersAge, statsAge, metaAge := ages[sourceMembers], ages[sourceStats], ages[sourceMeta]
 	// A value set after this scan expires no sooner than the shortest age
 	// from now: the next scan is due by then at the latest.
-	next := now.Add(min(membersAge, statsAge, metaAge))
+	next := now.Add(slices.Min(ages[:]))
 	for _, r := range rt.order {
 		changed := false
-		if r.hasCount {
-			if at := r.lastSuccess.Add(membersAge); now.Before(at) {
-				next = minTime(next, at)
-			} else {
-				r.hasCount, r.attempted, r.up, changed = false, true, false, true
+		for src, s := range roomSources {
+			read, ok := s.readAt(r)
+			if !ok {
+				continue
 			}
-		}
-		if r.hasStats {
-			if at := r.stats.at.Add(statsAge); now.Before(at) {
+			if at := read.Add(ages[src]); now.Before(at) {
 				next = minTime(next, at)
 			} else {
-				r.hasStats, changed = false, true
-			}
-		}
-		if m := r.meta; m != nil && m.known {
-			if at := m.refreshed.Add(metaAge); now.Before(at) {
-				next = minTime(next, at)
-			} else {
-				r.meta, changed = nil, true
-				rt.infoGen++
+				s.drop(rt, r)
+				changed = true
 			}
 		}
 		if changed {
@@ -162,6 +173,7 @@ func renderRoom(r *room, d *roomDescs, sourceOn [numSources]bool) {
 		r.snapshot.Store(nil)
 		r.metaSnapshot.Store(nil)
 		r.statsSnapshot.Store(nil)
+		r.seatsSnapshot.Store(nil)
 		return
 	}
 	s := newRoomSnapshot(numMemberFamilies)
@@ -203,5 +215,18 @@ func renderRoom(r *room, d *roomDescs, sourceOn [numSources]bool) {
 		r.statsSnapshot.Store(s)
 	} else {
 		r.statsSnapshot.Store(nil)
+	}
+
+	if seats := r.seats; seats != nil && r.exists != existsNo && sourceOn[sourceSeats] {
+		s := newRoomSnapshot(numSeatFamilies)
+		s.set(famSeats, d.seats[famSeats], r.labels, float64(seats.total))
+		s.set(famSeatsTaken, d.seats[famSeatsTaken], r.labels, float64(seats.taken))
+		s.set(famSeatsLocked, d.seats[famSeatsLocked], r.labels, float64(seats.locked))
+		if r.meta != nil && r.meta.owner != "" {
+			s.set(famOwnerOnSeat, d.seats[famOwnerOnSeat], r.labels, boolToFloat(slices.Contains(seats.accounts, r.meta.owner)))
+		}
+		r.seatsSnapshot.Store(s)
+	} else {
+		r.seatsSnapshot.Store(nil)
 	}
 }

@@ -64,11 +64,13 @@ type room struct {
 	meta     *roomMeta  // nil until a listing or get_room_info said something
 	stats    *roomStats // nil until get_room_stats answers, and after the room ended
 	hasStats bool       // stats are served: answered within their maximum age
+	seats    *roomSeats // nil until get_seat_list answers, and once expired or ended
 
 	// Built once per change, served by every scrape.
 	snapshot      atomic.Pointer[roomSnapshot] // members, up, exists, last success
 	metaSnapshot  atomic.Pointer[roomSnapshot] // info, capacity, creation, views
 	statsSnapshot atomic.Pointer[roomSnapshot] // engagement counters
+	seatsSnapshot atomic.Pointer[roomSnapshot] // seats
 }
 
 // roomMeta is what get_room_list and get_room_info say of a room.
@@ -163,6 +165,8 @@ type appRuntime struct {
 	nextExpiry    time.Time // when the next room value gets older than its maximum age
 	sweep         task      // the discovery task
 	disc          discoveryState
+	webhook       *WebhookConfig // nil: no callbacks for the app
+	lastEvent     time.Time      // when the last verified callback was applied
 	shardIndex    int
 	shardCount    int
 	progress      chan struct{} // closed and replaced whenever a fetch completes
@@ -304,7 +308,7 @@ func (rt *appRuntime) nextLocked(now time.Time) (*task, time.Duration) {
 		}
 		wait = idleAt.Sub(now)
 	}
-	wait = min(wait, rt.nextExpiry.Sub(now))
+	wait = min(wait, rt.nextExpiry.Sub(now), rt.paceSweepLocked(now))
 	t, next := rt.sched.next(now, func(k taskKind, inFlight int) (bool, time.Duration) {
 		return rt.health.ready(k, inFlight, rt.sched.inFlightN, now)
 	})
@@ -385,6 +389,9 @@ func (rt *appRuntime) complete(t *task, gen uint64, err error, started time.Time
 	}
 	current := gen == rt.gen // answered with the credentials configured now
 	interval := rt.sched.interval[t.kind]
+	if t.kind == taskDiscovery {
+		interval = rt.discoveryIntervalLocked(now) // slower while webhook events arrive
+	}
 	t.lastAttempt = started
 	defer func() {
 		if r != nil && r.removed {
@@ -404,7 +411,7 @@ func (rt *appRuntime) complete(t *task, gen uint64, err error, started time.Time
 			t.outcome, t.backoff = outcomeOK, 0
 			t.due = started.Add(interval)
 			if !spec.primary && r != nil && r.exists == existsNo {
-				rt.sched.dueNow(&r.tasks[taskMembers], now) // a room that ended answers again: is it back?
+				rt.sched.dueNow(&r.tasks[primaryKind], now) // a room that ended answers again: is it back?
 			}
 		} else {
 			rt.roomFactLocked(r, class)
@@ -417,7 +424,7 @@ func (rt *appRuntime) complete(t *task, gen uint64, err error, started time.Time
 	case ownerTaskBackoff, ownerHint:
 		rt.taskBackoffLocked(t, started, interval)
 		if spec.owners[class] == ownerHint {
-			rt.sched.dueNow(&r.tasks[taskMembers], now)
+			rt.sched.dueNow(&r.tasks[primaryKind], now)
 		}
 		if current {
 			rt.health.commandAnswered(t.kind, now)

@@ -106,6 +106,13 @@ func (s *scheduler) dueNow(t *task, now time.Time) {
 	}
 }
 
+// fix restores a queued task's place after its due time changed.
+func (s *scheduler) fix(t *task) {
+	if t.heapIndex >= 0 {
+		heap.Fix(&s.queues[t.kind], t.heapIndex)
+	}
+}
+
 // done notes that a task's request completed.
 func (s *scheduler) done(t *task) {
 	s.inFlightN--

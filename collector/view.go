@@ -7,6 +7,7 @@ import (
 	"iter"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -259,20 +260,65 @@ const (
 	sourceMembers = iota // get_member_list
 	sourceMeta           // get_room_list and get_room_info
 	sourceStats          // get_room_stats
+	sourceSeats          // get_seat_list
 	numSources
 )
 
 // roomSources are the snapshots of a room, with the label set of each of
-// their families, indexed by source.
+// their families, indexed by source; and the data behind them: when it
+// was read (false: none is served) and how to drop it, once it is older
+// than its maximum age or no enabled command fills it any more.
 var roomSources = [numSources]struct {
 	load      func(*room) *roomSnapshot
 	labelSets []int
+	readAt    func(*room) (time.Time, bool)
+	drop      func(*appRuntime, *room)
 }{
-	sourceMembers: {func(r *room) *roomSnapshot { return r.snapshot.Load() }, []int{
-		famMembers: roomLabelSet, famUp: roomLabelSet, famExists: roomLabelSet, famLastSuccess: roomLabelSet}},
-	sourceMeta: {func(r *room) *roomSnapshot { return r.metaSnapshot.Load() }, []int{
-		famInfo: infoLabelSet, famMaxMembers: idLabelSet, famMaxSeats: idLabelSet, famCreated: idLabelSet, famViews: idLabelSet}},
-	sourceStats: {func(r *room) *roomSnapshot { return r.statsSnapshot.Load() }, slices.Repeat([]int{roomLabelSet}, numStats)},
+	sourceMembers: {
+		func(r *room) *roomSnapshot { return r.snapshot.Load() },
+		[]int{famMembers: roomLabelSet, famUp: roomLabelSet, famExists: roomLabelSet, famLastSuccess: roomLabelSet},
+		func(r *room) (time.Time, bool) { return r.lastSuccess, r.hasCount },
+		// The room cannot be refreshed: down, no count, the timestamp stays.
+		func(_ *appRuntime, r *room) { r.hasCount, r.attempted, r.up = false, true, false },
+	},
+	sourceMeta: {
+		func(r *room) *roomSnapshot { return r.metaSnapshot.Load() },
+		[]int{famInfo: infoLabelSet, famMaxMembers: idLabelSet, famMaxSeats: idLabelSet, famCreated: idLabelSet, famViews: idLabelSet},
+		func(r *room) (time.Time, bool) {
+			if r.meta == nil || !r.meta.known {
+				return time.Time{}, false
+			}
+			return r.meta.refreshed, true
+		},
+		func(rt *appRuntime, r *room) {
+			if r.meta != nil {
+				r.meta = nil
+				rt.infoGen++ // views sort room_info again
+			}
+		},
+	},
+	sourceStats: {
+		func(r *room) *roomSnapshot { return r.statsSnapshot.Load() },
+		slices.Repeat([]int{roomLabelSet}, numStats),
+		func(r *room) (time.Time, bool) {
+			if !r.hasStats {
+				return time.Time{}, false
+			}
+			return r.stats.at, true
+		},
+		func(_ *appRuntime, r *room) { r.hasStats = false }, // the highest values stay: a dip is not a reset
+	},
+	sourceSeats: {
+		func(r *room) *roomSnapshot { return r.seatsSnapshot.Load() },
+		slices.Repeat([]int{roomLabelSet}, numSeatFamilies),
+		func(r *room) (time.Time, bool) {
+			if r.seats == nil {
+				return time.Time{}, false
+			}
+			return r.seats.at, true
+		},
+		func(_ *appRuntime, r *room) { r.seats = nil },
+	},
 }
 
 // sourceEnabled reports whether a command enabled in an app fills source
@@ -435,6 +481,10 @@ func (v appView) collect(ch chan<- prometheus.Metric) {
 	name, up := rt.name, rt.health.up
 	discovery, listed, skipped, lastSweep := rt.disc.cfg != nil, rt.disc.listed, rt.disc.skipped, rt.disc.lastSweep
 	enabled := rt.sched.enabled
+	lastEvent := rt.lastEvent
+	if rt.webhook == nil {
+		lastEvent = time.Time{}
+	}
 	var commandUp [numTaskKinds]bool
 	for k := range commandUp {
 		commandUp[k] = rt.health.commandUp(taskKind(k))
@@ -446,6 +496,9 @@ func (v appView) collect(ch chan<- prometheus.Metric) {
 		if !lastSweep.IsZero() {
 			ch <- prometheus.MustNewConstMetric(discoveryLastSuccessDesc, prometheus.GaugeValue, float64(lastSweep.UnixNano())/1e9, name)
 		}
+	}
+	if !lastEvent.IsZero() {
+		ch <- prometheus.MustNewConstMetric(webhookLastAcceptedDesc, prometheus.GaugeValue, float64(lastEvent.UnixNano())/1e9, name)
 	}
 	ch <- prometheus.MustNewConstMetric(appUpDesc, prometheus.GaugeValue, boolToFloat(up), name)
 	for k, c := range commands {

@@ -42,15 +42,6 @@ const (
 	kubeVersion = "v1.31.0"
 )
 
-// pendingFlags are the webhook receiver's flags, which the chart passes
-// when webhook.enabled is set although the exporter does not have them
-// yet.
-var pendingFlags = map[string]bool{
-	"callback.listen-address":  true,
-	"callback.path":            true,
-	"callback.web.config.file": true,
-}
-
 // helmRulesHeader opens the chart's generated rule file.
 const helmRulesHeader = `# Code generated from examples/recording_rules.yml and examples/alerts.yml
 # by ` + "`go test -run TestHelmRules -update`" + ` in deploy/. DO NOT EDIT.
@@ -168,7 +159,8 @@ func renderHelm(t *testing.T, vals map[string]any) rendered {
 			len(r.configMaps), len(r.secrets), len(r.services), len(r.deployments), len(r.statefulSets))
 	}
 	// The pods read the keys from existingSecret, where values' apps
-	// expect them: <name>.key, or <sdkappid>.key for an unnamed app.
+	// expect them: <name>.key, or <sdkappid>.key for an unnamed app, and
+	// <name>.webhook-token for an app with a signed webhook.
 	r.secretName, _ = vals["existingSecret"].(string)
 	r.secretKeys = map[string]bool{}
 	cfg, err := collector.Decode(strings.NewReader(mustYAML(t, vals["config"])))
@@ -177,9 +169,9 @@ func renderHelm(t *testing.T, vals map[string]any) rendered {
 	}
 	for _, app := range cfg.Apps {
 		r.secretKeys[app.Name+".key"] = true // Decode names an unnamed app by its sdkappid
-	}
-	if webhook, _ := vals["webhook"].(map[string]any); webhook["enabled"] == true {
-		r.pendingFlags = pendingFlags
+		if app.Webhook != nil && !app.Webhook.AllowUnsigned {
+			r.secretKeys[app.Name+".webhook-token"] = true
+		}
 	}
 	if image, _ := vals["image"].(map[string]any); image != nil {
 		repository, _ := image["repository"].(string)
@@ -209,8 +201,9 @@ func TestChartVersion(t *testing.T) {
 	}
 }
 
-// mustYAML is v as YAML, with a secret_key on each app so that
-// collector.Decode accepts it without the chart's secret_key_file.
+// mustYAML is v as YAML, with a secret_key on each app and a token on
+// each signed webhook, so that collector.Decode accepts it without the
+// files the chart sets.
 func mustYAML(t *testing.T, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
@@ -225,6 +218,16 @@ func mustYAML(t *testing.T, v any) string {
 	}
 	for _, app := range cfg.Apps {
 		app["secret_key"] = "x"
+		if w, present := app["webhook"]; present {
+			m, _ := w.(map[string]any)
+			if m == nil {
+				m = map[string]any{}
+				app["webhook"] = m
+			}
+			if m["allow_unsigned"] != true {
+				m["token"] = "x"
+			}
+		}
 	}
 	y, err := yaml.Marshal(cfg)
 	if err != nil {
@@ -499,24 +502,17 @@ func TestHelmWebhook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(rel.Info.Notes, "no\n--callback.* flags yet") {
-		t.Errorf("NOTES do not warn that the exporter lacks the receiver:\n%s", rel.Info.Notes)
+	if want := "https://live-callbacks.example.com/tencent/callback"; !strings.Contains(rel.Info.Notes, want) {
+		t.Errorf("NOTES do not give the callback URL %s:\n%s", want, rel.Info.Notes)
 	}
-}
-
-// TestWebhookFlagsPending: the receiver's flags are still missing from
-// the exporter. When main.go gains them, this fails: drop them from
-// pendingFlags, and the NOT IMPLEMENTED notes from the chart's values.yaml,
-// values.schema.json and NOTES.txt.
-func TestWebhookFlagsPending(t *testing.T) {
-	flags := flagSet(t)
-	for f := range pendingFlags {
-		if flags[f] {
-			t.Errorf("the exporter now has --%s: it is no longer pending", f)
+	config := r.configMaps[0].Data["config.yml"]
+	for _, want := range []string{"token_file: /run/secrets/tencent_live_exporter/prod-live.webhook-token", "allow_unsigned: true"} {
+		if !strings.Contains(config, want) {
+			t.Errorf("config.yml lacks %q:\n%s", want, config)
 		}
 	}
-	if !strings.Contains(readFile(t, chartDir+"/values.yaml"), "NOT IMPLEMENTED YET") {
-		t.Error("values.yaml no longer says the webhook receiver is not implemented; update pendingFlags")
+	if r.secretKeys["internal.webhook-token"] {
+		t.Error("an app with allow_unsigned reads a token")
 	}
 }
 
@@ -570,6 +566,8 @@ func TestHelmValuesRejected(t *testing.T) {
 		{"flag the chart sets", base("extraArgs", []any{"--config.file=/tmp/x"}), "", []string{"extraArgs: --config.file=/tmp/x is a flag the chart sets itself"}},
 		{"ingress without receiver", base("webhook", map[string]any{"ingress": map[string]any{"enabled": true, "hosts": []any{"x.example.com"}}}), "", []string{"webhook.ingress.enabled needs webhook.enabled"}},
 		{"ingress without host", base("webhook", map[string]any{"enabled": true, "ingress": map[string]any{"enabled": true}}), "", []string{"/webhook/ingress/hosts", "minItems"}},
+		{"webhook token in values", base("webhook", map[string]any{"enabled": true}, "config", apps(app("webhook", map[string]any{"token": "t0ken"}))), "", []string{"config.apps[0] (prod-live): webhook.token and webhook.token_file are not allowed", "prod-live.webhook-token"}},
+		{"app webhook without receiver", base("config", apps(app("webhook", map[string]any{}))), "", []string{"config.apps[0] (prod-live): the app's webhook block needs the receiver: set webhook.enabled"}},
 		{"receiver on the metrics port", base("webhook", map[string]any{"enabled": true, "port": 9864}), "", []string{"webhook.port 9864 is the port of /metrics"}},
 	}
 	for _, tc := range tests {
@@ -621,6 +619,8 @@ func TestSchemaMatchesConfig(t *testing.T) {
 	check("app.discovery", app.Properties["discovery"], reflect.TypeFor[collector.DiscoveryConfig]())
 	check("app.room_info", app.Properties["room_info"], reflect.TypeFor[collector.RoomInfoConfig]())
 	check("app.room_stats", app.Properties["room_stats"], reflect.TypeFor[collector.RoomStatsConfig]())
+	check("app.room_seats", app.Properties["room_seats"], reflect.TypeFor[collector.RoomSeatsConfig]())
+	check("app.webhook", app.Properties["webhook"], reflect.TypeFor[collector.WebhookConfig]())
 	check("app.rooms[]", *app.Properties["rooms"].Items, reflect.TypeFor[collector.RoomConfig]())
 
 	if got := app.Properties["region"].Enum; !slices.Equal(got, tencent.Regions()) {
@@ -638,6 +638,7 @@ func TestSchemaMatchesConfig(t *testing.T) {
 		{"app.discovery.max_pages", app.Properties["discovery"].Properties["max_pages"], collector.MaxDiscoveryMaxPages},
 		{"app.room_info.max_qps", app.Properties["room_info"].Properties["max_qps"], collector.RoomInfoQPSLimit},
 		{"app.room_stats.max_qps", app.Properties["room_stats"].Properties["max_qps"], collector.RoomStatsQPSLimit},
+		{"app.room_seats.max_qps", app.Properties["room_seats"].Properties["max_qps"], collector.RoomSeatsQPSLimit},
 	} {
 		if l.o.Maximum == nil || *l.o.Maximum != l.want {
 			t.Errorf("schema %s maximum %v; want the exporter's %g", l.where, l.o.Maximum, l.want)

@@ -143,8 +143,6 @@ type rendered struct {
 	// rendered by kustomize, an existing one for the chart.
 	secretName string
 	secretKeys map[string]bool
-	// Flags the pods may pass although ../main.go lacks them yet.
-	pendingFlags map[string]bool
 	// The image the pods run, when not the released one (VERSION).
 	image string
 }
@@ -272,7 +270,6 @@ func checkWorkload(t *testing.T, r rendered, pod corev1.PodTemplateSpec) corev1.
 		t.Errorf("container securityContext %+v; want a read-only root, no privilege escalation, all capabilities dropped", csc)
 	}
 	flags := flagSet(t)
-	maps.Copy(flags, r.pendingFlags)
 	configFile := ""
 	for _, a := range c.Args {
 		name, value, _ := strings.Cut(strings.TrimPrefix(a, "--"), "=")
@@ -321,8 +318,17 @@ func checkWorkload(t *testing.T, r rendered, pod corev1.PodTemplateSpec) corev1.
 			if f == "" || app.SecretKey != "" {
 				t.Errorf("app %q: the configuration must take every key from a secret_key_file", app.Name)
 			}
-			if path.Dir(f) != mounts["secrets"] || !r.secretKeys[path.Base(f)] {
-				t.Errorf("app %q: secret_key_file %s: want one of the keys %v of Secret %s, mounted at %s", app.Name, f, slices.Sorted(maps.Keys(r.secretKeys)), r.secretName, mounts["secrets"])
+			files := map[string]string{"secret_key_file": f}
+			if app.Webhook != nil && !app.Webhook.AllowUnsigned {
+				files["webhook.token_file"] = app.Webhook.TokenFile
+				if app.Webhook.Token != "" {
+					t.Errorf("app %q: the configuration must take the webhook token from a token_file", app.Name)
+				}
+			}
+			for key, f := range files {
+				if path.Dir(f) != mounts["secrets"] || !r.secretKeys[path.Base(f)] {
+					t.Errorf("app %q: %s %s: want one of the keys %v of Secret %s, mounted at %s", app.Name, key, f, slices.Sorted(maps.Keys(r.secretKeys)), r.secretName, mounts["secrets"])
+				}
 			}
 		}
 	}

@@ -151,13 +151,38 @@ func TestE2EPrometheus(t *testing.T) {
 		unwatched: []e2eRoom{{"live-s-small", nil, show("Small show", "erin", []int{4}, 5, 10)}},
 	}
 
-	apps := []*e2eApp{live, badKey, quota, disc, noDisc, skip}
+	// Rooms with seats (room_seats), their owners known from get_room_info:
+	// hosts leave the stage and come back (TencentLiveRoomDeadAir).
+	// stage-duo's host sits on seat 1 next to a guest, who stays when the
+	// host leaves (owner_off_stage); stage-solo's host is alone
+	// (empty_stage); stage-few has too small an audience to fire and
+	// stage-bare no seats at all.
+	onStage := map[string]tencenttest.Room{
+		"stage-duo":  {Owner: "grace", MemberCount: 40, Seats: []tencenttest.Seat{{Account: "guest-1"}, {Account: "grace"}, {Locked: true}}},
+		"stage-solo": {Owner: "heidi", MemberCount: 25, Seats: []tencenttest.Seat{{Account: "heidi"}, {}}},
+		"stage-few":  {Owner: "ivan", MemberCount: 5, Seats: []tencenttest.Seat{{Account: "ivan"}, {}}},
+		"stage-bare": {Owner: "judy", MemberCount: 30},
+	}
+	stage := &e2eApp{
+		name: "e2e-stage", sdkAppID: 1400000607,
+		settings: map[string]any{
+			"max_qps": 20, "refresh_interval": "1s",
+			"room_info":  map[string]any{"interval": "1s"},
+			"room_seats": map[string]any{"interval": "1s"},
+		},
+	}
+	for _, id := range slices.Sorted(maps.Keys(onStage)) {
+		r := onStage[id]
+		stage.rooms = append(stage.rooms, e2eRoom{id, nil, &r})
+	}
+
+	apps := []*e2eApp{live, badKey, quota, disc, noDisc, skip, stage}
 	for _, a := range apps {
 		a.key = childproc.SecretKey(t, "tle-e2e-secret-")
 		a.fileKey = a.key
 		a.fake = tencenttest.NewServer(tencenttest.Options{
 			SDKAppID: a.sdkAppID, Identifier: "administrator", SecretKey: a.key,
-			RateLimit: 200, RoomListRateLimit: 10, RoomInfoRateLimit: 200, RoomStatsRateLimit: 100,
+			RateLimit: 200, RoomListRateLimit: 10, RoomInfoRateLimit: 200, RoomStatsRateLimit: 100, SeatListRateLimit: 200,
 		})
 		t.Cleanup(a.fake.Close)
 		for _, r := range slices.Concat(a.rooms, a.listed, a.unwatched) {
@@ -591,6 +616,29 @@ func TestE2EPrometheus(t *testing.T) {
 			}
 			return ""
 		})
+		// The hosts must be seen on stage, their owners known, before they
+		// leave.
+		onSeatSel := fmt.Sprintf(`tencent_live_room_owner_on_seat{app=%q} == 1`, stage.name)
+		waitFor(t, dataTimeout, "the hosts of "+stage.name+" on stage", procs, func() string {
+			res, err := api.query(onSeatSel)
+			if err != nil {
+				return err.Error()
+			}
+			if len(res) != 3 {
+				return fmt.Sprintf("%s: %+v", onSeatSel, res)
+			}
+			return ""
+		})
+		for _, id := range []string{"stage-duo", "stage-solo", "stage-few"} {
+			away := onStage[id]
+			away.Seats = slices.Clone(away.Seats)
+			for i := range away.Seats {
+				if away.Seats[i].Account == away.Owner {
+					away.Seats[i].Account = ""
+				}
+			}
+			stage.fake.SetRoom(id, away)
+		}
 		live.fake.SetRoom("live-collapse", tencenttest.Room{MemberCount: 10})
 		live.fake.DeleteRoom("live-ending")
 		live.fake.SetRoom("live-stale", tencenttest.Room{HTTPStatus: 502})
@@ -611,6 +659,8 @@ func TestE2EPrometheus(t *testing.T) {
 			"TencentLiveDiscoveryFailing app=e2e-nodisc":                                          {"e2e-nodisc"},
 			"TencentLiveUpstreamErrorRateHigh app=e2e-nodisc command=get_room_list code=100001":   {"e2e-nodisc", "get_room_list", "100001"},
 			"TencentLiveRoomsSkipped app=e2e-skip":                                                {"e2e-skip", ": 1 discovered rooms"},
+			"TencentLiveRoomDeadAir app=e2e-stage room=stage-duo":                                 {"stage-duo", "e2e-stage", "the owner is off stage", "40 members"},
+			"TencentLiveRoomDeadAir app=e2e-stage room=stage-solo":                                {"stage-solo", "e2e-stage", "nobody on stage", "25 members"},
 		}
 		// Every call of e2e-badkey fails, which is also an error rate.
 		// live-d-ending may answer 100004 before a sweep no longer lists
@@ -673,6 +723,45 @@ func TestE2EPrometheus(t *testing.T) {
 			slices.Sort(states)
 			t.Logf("alerts once all expected ones fired:\n%s", strings.Join(states, "\n"))
 		}
+
+		// While the hosts are away, the recording rules count stage-solo
+		// and stage-few (5 members) as without stage, and the owners of
+		// all three as off stage; stage-bare, without seats, in neither.
+		for rule, want := range map[string]float64{
+			"app:tencent_live_rooms_without_stage:count":   2,
+			"app:tencent_live_rooms_owner_off_stage:count": 3,
+		} {
+			sel := fmt.Sprintf(`%s{app=%q}`, rule, stage.name)
+			waitFor(t, dataTimeout, sel, procs, func() string {
+				res, err := api.query(sel)
+				if err != nil {
+					return err.Error()
+				}
+				if len(res) != 1 || res[0].Value != want {
+					return fmt.Sprintf("%+v, want %v", res, want)
+				}
+				return ""
+			})
+		}
+		// The hosts are back: TencentLiveRoomDeadAir resolves.
+		start := time.Now()
+		for id, r := range onStage {
+			stage.fake.SetRoom(id, r)
+		}
+		waitFor(t, alertTimeout, "TencentLiveRoomDeadAir to resolve", procs, func() string {
+			alerts, _, err := api.alerts()
+			if err != nil {
+				return err.Error()
+			}
+			var active []string
+			for _, a := range alerts {
+				if a.Labels["alertname"] == "TencentLiveRoomDeadAir" {
+					active = append(active, alertKey(a.Labels)+": "+a.State)
+				}
+			}
+			return strings.Join(active, "; ")
+		})
+		t.Logf("TencentLiveRoomDeadAir resolved %s after the hosts came back", time.Since(start).Round(100*time.Millisecond))
 	})
 
 	t.Run("no secret in the exporter's log", func(t *testing.T) {

@@ -56,6 +56,11 @@ var exporterMetrics = map[string]bool{
 	"tencent_live_room_gift_coins_total":   true,
 	"tencent_live_room_gift_senders_total": true,
 	"tencent_live_room_stats_dips_total":   true,
+	// Seats (get_seat_list).
+	"tencent_live_room_seats":         true,
+	"tencent_live_room_seats_taken":   true,
+	"tencent_live_room_seats_locked":  true,
+	"tencent_live_room_owner_on_seat": true,
 }
 
 // prometheusSynthetic are the series Prometheus itself writes for every
@@ -396,6 +401,7 @@ func TestRules(t *testing.T) {
 		"TencentLiveDiscoveryFailing",
 		"TencentLiveRoomsSkipped",
 		"TencentLiveRoomChatSilent",
+		"TencentLiveRoomDeadAir",
 	} {
 		if _, ok := alerts[name]; !ok {
 			t.Errorf("%s: no alert %s", alertingRulesFile, name)
@@ -556,6 +562,7 @@ func TestAlertmanagerConfig(t *testing.T) {
 		{"tencent-live-tickets", []string{"alertname=TencentLiveDiscoveryFailing", "severity=warning", "app=prod-shows"}},
 		{"tencent-live-tickets", []string{"alertname=TencentLiveRoomsSkipped", "severity=warning", "app=prod-shows"}},
 		{"live-operations", []string{"alertname=TencentLiveRoomChatSilent", "severity=warning", "app=prod-shows", "room=live-1"}},
+		{"live-operations", []string{"alertname=TencentLiveRoomDeadAir", "severity=warning", "app=prod-shows", "room=live-1", "reason=owner_off_stage"}},
 	}
 	for _, r := range routes {
 		args := append([]string{"config", "routes", "test", "--config.file=" + alertmanagerConfigFile, "--verify.receivers=" + r.receiver}, r.labels...)

@@ -30,7 +30,8 @@ const (
 	DefaultUserAgent = "tencent_live_exporter"
 )
 
-// The commands of v4/live_engine_http_srv/ the client calls. Each is also
+// The commands the client calls, of v4/live_engine_http_srv/ but for
+// get_seat_list, of v4/room_engine_http_mic/. Each is also
 // the command a RequestGate and a RequestObserver are told about: the
 // upstream limits each command on its own.
 const (
@@ -43,9 +44,23 @@ const (
 	CommandGetRoomInfo = "get_room_info"
 	// CommandGetRoomStats reads one room's cumulative counters.
 	CommandGetRoomStats = "get_room_stats"
+	// CommandGetSeatList lists a room's seats and who sits on them.
+	CommandGetSeatList = "get_seat_list"
 )
 
-const servicePath = "/v4/live_engine_http_srv/"
+// The services of the commands: paths under the REST domain.
+const (
+	servicePath    = "/v4/live_engine_http_srv/"
+	micServicePath = "/v4/room_engine_http_mic/"
+)
+
+// commandPath is the path of a command's endpoint.
+func commandPath(command string) string {
+	if command == CommandGetSeatList {
+		return micServicePath + command
+	}
+	return servicePath + command
+}
 
 // regionDomains maps the documented region names to their REST domains.
 var regionDomains = map[string]string{
@@ -421,7 +436,7 @@ func (c *Client) requestURL(command string) string {
 	q.Set("random", strconv.FormatUint(uint64(rand.Uint32()), 10))
 	q.Set("contenttype", "json")
 	u := *c.baseURL
-	u.Path += servicePath + command
+	u.Path += commandPath(command)
 	u.RawQuery = q.Encode()
 	return u.String()
 }

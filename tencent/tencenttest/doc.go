@@ -32,8 +32,10 @@
 //
 // # How a call is answered
 //
-// POST ServicePath + command is served for the four commands (MemberListPath,
-// RoomListPath, RoomInfoPath, RoomStatsPath): other paths answer HTTP 404
+// POST ServicePath + command is served for the four commands of
+// live_engine_http_srv (MemberListPath, RoomListPath, RoomInfoPath,
+// RoomStatsPath), and MicServicePath + get_seat_list (SeatListPath) for a
+// Room's Seats: other paths answer HTTP 404
 // and other methods 405. Every other answer is HTTP 200 with
 // {"ActionStatus","ErrorCode","ErrorInfo","RequestId"} and, on success only,
 // "Response", unless a Room asks for an HTTP status or a raw body. The checks
@@ -51,7 +53,7 @@
 //     commands together already reached Options.AppRateLimit, 60011
 //     (Stats.AppRateLimited); else if the command already reached its own
 //     limit (Options.RateLimit for get_member_list, RoomListRateLimit,
-//     RoomInfoRateLimit, RoomStatsRateLimit), 60007
+//     RoomInfoRateLimit, RoomStatsRateLimit, SeatListRateLimit), 60007
 //     (Stats.RateLimitedByCommand; for get_member_list also
 //     Stats.RateLimited). The commands' limits are independent: 200
 //     get_member_list and 10 get_room_list calls in the same second pass

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,7 +26,11 @@ const (
 	CommandGetRoomList   = "get_room_list"
 	CommandGetRoomInfo   = "get_room_info"
 	CommandGetRoomStats  = "get_room_stats"
+	CommandGetSeatList   = "get_seat_list"
 )
+
+// MicServicePath prefixes get_seat_list, which another service serves.
+const MicServicePath = "/v4/room_engine_http_mic/"
 
 // The paths a Fake serves; any other path answers HTTP 404.
 const (
@@ -33,6 +38,7 @@ const (
 	RoomListPath   = ServicePath + CommandGetRoomList
 	RoomInfoPath   = ServicePath + CommandGetRoomInfo
 	RoomStatsPath  = ServicePath + CommandGetRoomStats
+	SeatListPath   = MicServicePath + CommandGetSeatList
 )
 
 // command indexes the per-command state of a Fake.
@@ -43,10 +49,14 @@ const (
 	cmdRoomList
 	cmdRoomInfo
 	cmdRoomStats
+	cmdSeatList
 	numCommands
 )
 
-var commandNames = [numCommands]string{CommandGetMemberList, CommandGetRoomList, CommandGetRoomInfo, CommandGetRoomStats}
+var commandNames = [numCommands]string{CommandGetMemberList, CommandGetRoomList, CommandGetRoomInfo, CommandGetRoomStats, CommandGetSeatList}
+
+// commandPaths are the paths the commands are served at.
+var commandPaths = [numCommands]string{MemberListPath, RoomListPath, RoomInfoPath, RoomStatsPath, SeatListPath}
 
 func (c command) String() string { return commandNames[c] }
 
@@ -131,6 +141,7 @@ type Options struct {
 	RoomListRateLimit  int  // get_room_list's limit (upstream: 10); beyond it answer 60007
 	RoomInfoRateLimit  int  // get_room_info's limit (upstream: 200); beyond it answer 60007
 	RoomStatsRateLimit int  // get_room_stats's limit (upstream: 100); beyond it answer 60007
+	SeatListRateLimit  int  // get_seat_list's limit (upstream: 200); beyond it answer 60007
 	AppRateLimit       int  // all commands together; beyond it answer 60011 (checked before the command's own limit)
 	EndlessRoomList    bool // get_room_list never ends: the last page's Next starts the listing over
 }
@@ -191,6 +202,8 @@ type Fake struct {
 	arrivalsAll  window
 	inFlight     int
 	stats        Stats
+
+	callbacks callbacks // the webhook callbacks it posts (see SetCallbackTarget)
 }
 
 // failKey names a FailNextCommand injection.
@@ -229,6 +242,7 @@ func New(opts Options) *Fake {
 		cmdRoomList:   max(opts.RoomListRateLimit, 0),
 		cmdRoomInfo:   max(opts.RoomInfoRateLimit, 0),
 		cmdRoomStats:  max(opts.RoomStatsRateLimit, 0),
+		cmdSeatList:   max(opts.SeatListRateLimit, 0),
 	}
 	if f.now == nil {
 		f.now = time.Now
@@ -397,14 +411,14 @@ type request struct {
 	info   string
 }
 
-// ServeHTTP answers POST ServicePath + command for the four commands, as
+// ServeHTTP answers POST ServicePath + command for the four commands of
+// live_engine_http_srv and MicServicePath + get_seat_list, as
 // the package doc describes. A call still waiting out a latency when its
 // Server is closed is aborted with http.ErrAbortHandler, which net/http
 // recovers.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	name, ok := strings.CutPrefix(r.URL.Path, ServicePath)
-	cmd, known := parseCommand(name)
-	if !ok || !known {
+	cmd := command(slices.Index(commandPaths[:], r.URL.Path))
+	if cmd < 0 {
 		http.NotFound(w, r)
 		return
 	}
@@ -564,7 +578,7 @@ func decodeRequest(cmd command, body []byte, readErr error) request {
 	}
 	req.roomID = roomID
 	switch cmd {
-	case cmdRoomInfo:
+	case cmdRoomInfo, cmdSeatList:
 		return req
 	case cmdRoomStats:
 		if len(roomID) > maxStatsRoomID {
@@ -692,6 +706,8 @@ func (f *Fake) decide(cmd command, authCode int, authInfo string, req request) a
 		a.response = st.info(req.roomID)
 	case cmd == cmdRoomStats:
 		a.response = st.stats(now)
+	case cmd == cmdSeatList:
+		a.response = room.seatList()
 	default:
 		a.room, a.offset = room, req.offset
 	}

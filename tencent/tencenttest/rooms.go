@@ -71,6 +71,49 @@ type Room struct {
 	Stats        RoomCounters // non-zero: answered exactly; zero: the fake's own counters, grown with the audience (see the package doc)
 	FreezeStats  bool         // the fake's own counters stop growing while set
 	StatsRawBody string       // like RawBody, for get_room_stats
+
+	// Seats, answered by get_seat_list: one entry per seat, Index being
+	// the position. An empty Account is an empty seat.
+	Seats               []Seat
+	EmptySeatsOmitted   bool   // an empty seat has no Member_Account at all, instead of ""
+	SeatAccountsNumeric bool   // send integer-literal accounts as bare JSON numbers
+	SeatsRawBody        string // like RawBody, for get_seat_list
+}
+
+// Seat is one seat of a Room.
+type Seat struct {
+	Account string // who sits on it; "" = empty
+	Locked  bool   // IsTakenDisabled
+}
+
+// seatListResponse is get_seat_list's Response.
+type seatListResponse struct {
+	SeatList []seatEntry `json:"SeatList"`
+}
+
+type seatEntry struct {
+	Index           int             `json:"Index"`
+	Account         json.RawMessage `json:"Member_Account,omitempty"`
+	IsTakenDisabled bool            `json:"IsTakenDisabled"`
+	IsVideoDisabled bool            `json:"IsVideoDisabled"`
+	IsAudioDisabled bool            `json:"IsAudioDisabled"`
+}
+
+// seatList is the Response of get_seat_list.
+func (r *Room) seatList() seatListResponse {
+	resp := seatListResponse{SeatList: make([]seatEntry, len(r.Seats))}
+	for i, seat := range r.Seats {
+		e := seatEntry{Index: i, IsTakenDisabled: seat.Locked}
+		switch {
+		case seat.Account == "" && r.EmptySeatsOmitted:
+		case r.SeatAccountsNumeric && isIntegerLiteral(seat.Account):
+			e.Account = json.RawMessage(seat.Account)
+		default:
+			e.Account = stringJSON(seat.Account)
+		}
+		resp.SeatList[i] = e
+	}
+	return resp
 }
 
 // RoomCounters are the cumulative counters of get_room_stats.
@@ -94,15 +137,22 @@ func (f *Fake) SetRoom(id string, r Room) {
 	if r.Category != nil {
 		r.Category = append(make([]int, 0, len(r.Category)), r.Category...)
 	}
+	r.Seats = slices.Clone(r.Seats)
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	now := f.elapsed()
 	st, ok := f.rooms[id]
+	var before *Room
 	if !ok {
 		st = &roomState{created: f.now().Unix(), settled: now}
 		f.rooms[id] = st
+	} else {
+		prev := st.room
+		before = &prev
 	}
 	st.set(r, now)
+	cbs := f.changeCallbacks(id, before, st, f.now())
+	f.mu.Unlock()
+	f.queueCallbacks(cbs)
 }
 
 // DeleteRoom forgets room id: it then answers 100004 to every command,
@@ -110,8 +160,25 @@ func (f *Fake) SetRoom(id string, r Room) {
 // room, whose counters start from zero.
 func (f *Fake) DeleteRoom(id string) {
 	f.mu.Lock()
+	st, ok := f.rooms[id]
 	delete(f.rooms, id)
+	var body map[string]any
+	if ok {
+		now := f.now()
+		c := st.stats(f.elapsed())
+		body = map[string]any{
+			"Operator_Account": st.room.Owner, "RoomId": id, "EventType": "DestroyByUser", "EventTime": now.UnixMilli(),
+			"RoomInfo": st.roomInfoBody(id, now),
+			"Statistic": map[string]int64{
+				"TotalViewers": c.TotalViewers, "TotalGiftsSent": c.TotalGiftsSent, "TotalGiftCoins": c.TotalGiftCoins,
+				"TotalUniqueGiftSenders": c.TotalUniqueGiftSenders, "TotalLikesReceived": c.TotalLikesReceived,
+			},
+		}
+	}
 	f.mu.Unlock()
+	if ok {
+		f.postCallback(CallbackRoomDestroyed, body)
+	}
 }
 
 // roomState is a room as the fake keeps it: the Room last set, and what
@@ -194,6 +261,8 @@ func (r *Room) rawBody(cmd command) string {
 		return r.InfoRawBody
 	case cmdRoomStats:
 		return r.StatsRawBody
+	case cmdSeatList:
+		return r.SeatsRawBody
 	}
 	return r.RawBody
 }

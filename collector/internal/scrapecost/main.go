@@ -43,7 +43,7 @@ func main() {
 	exporterBin := flag.String("exporter", ".build/tencent_live_exporter", "Path to the exporter binary.")
 	floorBin := flag.String("floor", ".build/floor", "Path to the floor binary.")
 	rounds := flag.Int("rounds", 61, "Scrapes of each target in each mode.")
-	all := flag.Bool("all-families", true, "Also fetch room_info and room_stats for every room (15 series a room instead of 4).")
+	all := flag.Bool("all-families", true, "Also fetch room_info, room_stats and room_seats for every room (19 series a room instead of 4).")
 	flag.Parse()
 	if err := run(*exporterBin, *floorBin, *rounds, *all); err != nil {
 		fmt.Fprintln(os.Stderr, "scrapecost:", err)
@@ -67,11 +67,12 @@ func run(exporterBin, floorBin string, rounds int, all bool) error {
 		fmt.Fprintf(&cfg, "  - name: %s\n    sdkappid: %d\n    endpoint: %s\n    identifier: admin\n    secret_key: %s\n    max_qps: 200\n    refresh_interval: 1h\n",
 			floor.AppName(a), id, srv.URL, key)
 		if all {
-			cfg.WriteString("    room_info: {interval: 1h, max_qps: 200}\n    room_stats: {interval: 1h, max_qps: 100}\n")
+			cfg.WriteString("    room_info: {interval: 1h, max_qps: 200}\n    room_stats: {interval: 1h, max_qps: 100}\n    room_seats: {interval: 1h, max_qps: 200}\n")
 		}
 		cfg.WriteString("    rooms:\n")
 		for r := range roomsPerApp {
-			srv.SetRoom(floor.RoomID(r), tencenttest.Room{MemberCount: r, Name: "room " + floor.RoomID(r), Owner: "owner", Category: []int{r % 5}, MaxMemberCount: 1000, MaxSeatCount: 8})
+			srv.SetRoom(floor.RoomID(r), tencenttest.Room{MemberCount: r, Name: "room " + floor.RoomID(r), Owner: "owner", Category: []int{r % 5}, MaxMemberCount: 1000, MaxSeatCount: 8,
+				Seats: []tencenttest.Seat{{Account: "owner"}, {Account: "guest"}, {}, {Locked: true}}})
 			fmt.Fprintf(&cfg, "      - id: %s\n", floor.RoomID(r))
 		}
 	}
@@ -93,6 +94,7 @@ func run(exporterBin, floorBin string, rounds int, all bool) error {
 		body, err := get(exporterURL, false)
 		if err == nil && bytes.Count(body, []byte("\ntencent_live_room_members{")) == apps*roomsPerApp &&
 			(!all || bytes.Count(body, []byte("\ntencent_live_room_likes_total{")) == apps*roomsPerApp &&
+				bytes.Count(body, []byte("\ntencent_live_room_owner_on_seat{")) == apps*roomsPerApp &&
 				bytes.Count(body, []byte("\ntencent_live_room_max_members{")) == apps*roomsPerApp) {
 			break
 		}

@@ -68,24 +68,39 @@ app.kubernetes.io/component: {{ include "tencent-live-exporter.component" . }}
 {{- define "tencent-live-exporter.callbackWebConfigDir" -}}/etc/tencent_live_exporter/callback-web{{- end }}
 
 {{/*
-The key of an app in existingSecret: <name>.key, or <sdkappid>.key for an
-app without a name (the exporter names it by its sdkappid). Values read
-from YAML hold numbers as float64: int64 keeps 1400000000 from printing as
-1.4e+09.
+An app's name, which names its keys in existingSecret: name, or the
+sdkappid for an app without one (the exporter names it so too). Values
+read from YAML hold numbers as float64: int64 keeps 1400000000 from
+printing as 1.4e+09.
 */}}
+{{- define "tencent-live-exporter.appName" -}}
+{{- if .name }}{{ .name }}{{ else }}{{ int64 .sdkappid }}{{ end }}
+{{- end }}
+
+{{/* The key of an app's SDKSecretKey in existingSecret. */}}
 {{- define "tencent-live-exporter.appKey" -}}
-{{- if .name }}{{ .name }}{{ else }}{{ int64 .sdkappid }}{{ end }}.key
+{{ include "tencent-live-exporter.appName" . }}.key
+{{- end }}
+
+{{/* The key of an app's webhook token in existingSecret. */}}
+{{- define "tencent-live-exporter.appToken" -}}
+{{ include "tencent-live-exporter.appName" . }}.webhook-token
 {{- end }}
 
 {{/*
-config.yml: config with each app's secret_key_file set to its key in
-existingSecret, where the pods mount it.
+config.yml: config with each app's secret_key_file, and its webhook's
+token_file unless it allows unsigned callbacks, set to their keys in
+existingSecret, where the pods mount it. New dicts: .Values stays as it is.
 */}}
 {{- define "tencent-live-exporter.config" -}}
+{{- $dir := include "tencent-live-exporter.secretsDir" . }}
 {{- $apps := list }}
 {{- range $i, $app := .Values.config.apps }}
-{{- $file := printf "%s/%s" (include "tencent-live-exporter.secretsDir" $) (include "tencent-live-exporter.appKey" $app) }}
-{{- $apps = append $apps (merge (dict "secret_key_file" $file) $app) }}
+{{- $out := merge (dict "secret_key_file" (printf "%s/%s" $dir (include "tencent-live-exporter.appKey" $app))) $app }}
+{{- if and (hasKey $app "webhook") (not (dig "allow_unsigned" false ($app.webhook | default dict))) }}
+{{- $_ := set $out "webhook" (merge (dict "token_file" (printf "%s/%s" $dir (include "tencent-live-exporter.appToken" $app))) ($app.webhook | default dict)) }}
+{{- end }}
+{{- $apps = append $apps $out }}
 {{- end }}
 {{- toYaml (dict "apps" $apps) }}
 {{- end }}
@@ -113,6 +128,12 @@ do. Included by every template that needs them.
 {{- end }}
 {{- if not (or $app.rooms (hasKey $app "discovery")) }}
 {{- fail (printf "%s: rooms must list at least one room (or set discovery)" $where) }}
+{{- end }}
+{{- if and (hasKey $app "webhook") (or (hasKey ($app.webhook | default dict) "token") (hasKey ($app.webhook | default dict) "token_file")) }}
+{{- fail (printf "%s: webhook.token and webhook.token_file are not allowed: the chart reads the app's token from the key %s of existingSecret" $where (include "tencent-live-exporter.appToken" $app)) }}
+{{- end }}
+{{- if and (hasKey $app "webhook") (not $.Values.webhook.enabled) }}
+{{- fail (printf "%s: the app's webhook block needs the receiver: set webhook.enabled" $where) }}
 {{- end }}
 {{- if hasKey $keys $key }}
 {{- fail (printf "%s: another app reads the key %s of existingSecret too: give each app its own name" $where $key) }}
