@@ -210,7 +210,8 @@ func TestDashboardStructure(t *testing.T) {
 	t.Run("required panels", func(t *testing.T) {
 		// The panels the README describes, by the metric each must query.
 		want := map[string]string{
-			"Members per room":                  "tencent_live_room_members",
+			"Members per room (top 10)":         "topk(10,",
+			"Members per room (all)":            "tencent_live_room_members",
 			"Top rooms now":                     "topk(",
 			"Total members per app":             "sum by (app) (tencent_live_room_members",
 			"Scrape errors by command and code": "sum by (app, command, code) (rate(tencent_live_scrape_errors_total",

@@ -74,10 +74,13 @@ func sections() []section {
 				rangeQuery("A", `sum(tencent_live_room_members{app=~"$app", room=~"$room"})`, "members"))},
 		}},
 		{id: 7, title: "Audience", cells: []cell{
-			{16, 9, series(8, "Members per room",
-				"The 20 selected rooms with the most members (tencent_live_room_members, the count Tencent reports, updated about every 40 s); every selected room is in the folded row All rooms below. A line stops while a room does not exist (100004) or leaves the top 20.",
+			// One line per room would be thousands with discovery: the 10
+			// biggest over the whole range (max_over_time ... @ end()), so
+			// the same 10 all along; every room is one click away below.
+			{16, 9, series(8, "Members per room (top 10)",
+				`tencent_live_room_members of the 10 rooms with the most members at any time in the dashboard's time range (topk over max_over_time(…[$__range] @ end()), so the same 10 rooms all along). Every room is in the collapsed row "All rooms" below. Upstream updates the count about every 40 s. A line stops while a room does not exist (100004).`,
 				units.Short,
-				rangeQuery("A", `topk(20, max by (app, room) (tencent_live_room_members{app=~"$app", room=~"$room"}))`, "{{app}} / {{room}}")).
+				rangeQuery("A", `max by (app, room) (tencent_live_room_members{app=~"$app", room=~"$room"}) and on (app, room) topk(10, max by (app, room) (max_over_time(tencent_live_room_members{app=~"$app", room=~"$room"}[$__range] @ end())))`, "{{app}} / {{room}}")).
 				Legend(tableLegend("lastNotNull", "max"))},
 			{8, 9, topBars(9, "Top rooms now",
 				"The 10 selected rooms with the most members right now.",
@@ -89,9 +92,9 @@ func sections() []section {
 				Legend(tableLegend("lastNotNull", "max"))},
 			{12, 8, roomStates(11)},
 		}},
-		{id: 41, title: "All rooms", collapsed: true, cells: []cell{
-			{24, 12, series(42, "Members per room, all rooms",
-				"tencent_live_room_members of every selected room: the count Tencent reports, updated about every 40 s. A line stops while a room does not exist (100004). With many rooms, narrow the app and room variables.",
+		{id: 42, title: "All rooms", collapsed: true, cells: []cell{
+			{24, 12, series(41, "Members per room (all)",
+				"tencent_live_room_members of every room the variables select: with thousands of rooms, narrow $app and $room first. Upstream updates the count about every 40 s. A line stops while a room does not exist (100004).",
 				units.Short,
 				rangeQuery("A", `max by (app, room) (tencent_live_room_members{app=~"$app", room=~"$room"})`, "{{app}} / {{room}}")).
 				Legend(tableLegend("lastNotNull", "max"))},
@@ -587,7 +590,7 @@ func Render() ([]byte, error) {
 	}{
 		Inputs: []input{{
 			Name: "DS_PROMETHEUS", Label: "Prometheus",
-			Description: "The Prometheus that scrapes tencent_live_exporter.",
+			Description: "The Prometheus that scrapes tencent_live_exporter (job tencent_live).",
 			Type:        "datasource", PluginID: "prometheus", PluginName: "Prometheus",
 		}},
 		Requires: append([]require{

@@ -134,9 +134,9 @@ func TestImportInputs(t *testing.T) {
 	}
 }
 
-// TestMembersPerRoom: the audience's main panel shows the top 20 rooms,
-// and the folded row right under the Audience row shows every room with
-// the same query.
+// TestMembersPerRoom: the audience's main panel shows the 10 biggest
+// rooms of the time range, the same ones all along, and the collapsed row
+// right under the Audience row shows every room.
 func TestMembersPerRoom(t *testing.T) {
 	d, err := Build()
 	if err != nil {
@@ -150,25 +150,26 @@ func TestMembersPerRoom(t *testing.T) {
 		case p.RowPanel != nil:
 			rows = append(rows, *p.RowPanel.Title)
 			for _, c := range p.RowPanel.Panels {
-				if *c.Title == "Members per room, all rooms" {
+				if *c.Title == "Members per room (all)" {
 					all = expr(t, c)
 					if !p.RowPanel.Collapsed || *p.RowPanel.Title != "All rooms" {
 						t.Errorf("%q is in row %q (collapsed %v); want the collapsed row All rooms", *c.Title, *p.RowPanel.Title, p.RowPanel.Collapsed)
 					}
 				}
 			}
-		case *p.Panel.Title == "Members per room":
+		case *p.Panel.Title == "Members per room (top 10)":
 			top = expr(t, *p.Panel)
 			if rows[len(rows)-1] != "Audience" {
-				t.Errorf("Members per room is in row %q; want Audience", rows[len(rows)-1])
+				t.Errorf("Members per room (top 10) is in row %q; want Audience", rows[len(rows)-1])
 			}
 		}
 	}
-	if want := "topk(20, " + members + ")"; top != want {
-		t.Errorf("Members per room queries %s; want %s", top, want)
+	overRange := strings.ReplaceAll(members, "(tencent_live_room_members{app=~\"$app\", room=~\"$room\"})", `(max_over_time(tencent_live_room_members{app=~"$app", room=~"$room"}[$__range] @ end()))`)
+	if want := members + " and on (app, room) topk(10, " + overRange + ")"; top != want {
+		t.Errorf("Members per room (top 10) queries\n%s; want\n%s", top, want)
 	}
 	if all != members {
-		t.Errorf("Members per room, all rooms queries %s; want %s", all, members)
+		t.Errorf("Members per room (all) queries %s; want %s", all, members)
 	}
 	if i := slices.Index(rows, "Audience"); i < 0 || i+1 >= len(rows) || rows[i+1] != "All rooms" {
 		t.Errorf("rows %q; want All rooms right after Audience", rows)
