@@ -161,16 +161,16 @@ func renderHelm(t *testing.T, vals map[string]any) rendered {
 	// The pods read the keys from existingSecret, where values' apps
 	// expect them: <name>.key, or <sdkappid>.key for an unnamed app, and
 	// <name>.webhook-token for an app with a signed webhook.
-	r.secretName, _ = vals["existingSecret"].(string)
-	r.secretKeys = map[string]bool{}
+	r.existingSecret = &corev1.Secret{Data: map[string][]byte{}}
+	r.existingSecret.Name, _ = vals["existingSecret"].(string)
 	cfg, err := collector.Decode(strings.NewReader(mustYAML(t, vals["config"])))
 	if err != nil {
 		t.Fatalf("values' config with no keys: %v", err)
 	}
 	for _, app := range cfg.Apps {
-		r.secretKeys[app.Name+".key"] = true // Decode names an unnamed app by its sdkappid
+		r.existingSecret.Data[app.Name+".key"] = []byte("x") // Decode names an unnamed app by its sdkappid
 		if app.Webhook != nil && !app.Webhook.AllowUnsigned {
-			r.secretKeys[app.Name+".webhook-token"] = true
+			r.existingSecret.Data[app.Name+".webhook-token"] = []byte("x")
 		}
 	}
 	if image, _ := vals["image"].(map[string]any); image != nil {
@@ -284,7 +284,7 @@ func TestHelmSingle(t *testing.T) {
 	if d.Spec.Replicas == nil || *d.Spec.Replicas != 1 || d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
 		t.Errorf("Deployment replicas %v, strategy %q; want 1 and Recreate (two exporters would share the quota)", d.Spec.Replicas, d.Spec.Strategy.Type)
 	}
-	c := checkWorkload(t, r, d.Spec.Template)
+	c := checkWorkload(t, r, r.existingSecret, d.Spec.Template)
 	for _, a := range c.Args {
 		if strings.HasPrefix(a, "--shard.") || strings.HasPrefix(a, "--callback.") {
 			t.Errorf("single exporter with %s", a)
@@ -302,7 +302,7 @@ func TestHelmSharded(t *testing.T) {
 		t.Fatal("mode sharded renders no StatefulSet")
 	}
 	s := r.statefulSets[0]
-	c := checkWorkload(t, r, s.Spec.Template)
+	c := checkWorkload(t, r, r.existingSecret, s.Spec.Template)
 	count := vals["shards"].(map[string]any)["count"].(float64)
 	if s.Spec.Replicas == nil || float64(*s.Spec.Replicas) != count {
 		t.Errorf("StatefulSet replicas %v; want shards.count %v", s.Spec.Replicas, count)
@@ -438,9 +438,9 @@ func TestHelmMinimal(t *testing.T) {
 		t.Errorf("%d Deployments, %d ServiceMonitors, %d PrometheusRules, %d Ingresses; want 1, 0, 0, 0",
 			len(r.deployments), len(r.serviceMonitors), len(r.rules), len(r.ingresses))
 	}
-	checkWorkload(t, r, r.deployments[0].Spec.Template)
-	if !r.secretKeys["1400000001.key"] || !r.secretKeys["shows.key"] {
-		t.Errorf("keys %v; want 1400000001.key and shows.key", slices.Sorted(maps.Keys(r.secretKeys)))
+	checkWorkload(t, r, r.existingSecret, r.deployments[0].Spec.Template)
+	if keys := r.existingSecret.Data; keys["1400000001.key"] == nil || keys["shows.key"] == nil {
+		t.Errorf("keys %v; want 1400000001.key and shows.key", slices.Sorted(maps.Keys(keys)))
 	}
 	if want := "secret_key_file: /run/secrets/tencent_live_exporter/1400000001.key"; !strings.Contains(r.configMaps[0].Data["config.yml"], want) {
 		t.Errorf("config.yml lacks %q:\n%s", want, r.configMaps[0].Data["config.yml"])
@@ -456,7 +456,7 @@ func TestHelmWebhook(t *testing.T) {
 		t.Fatalf("%d StatefulSets, %d Ingresses; want 1, 1", len(r.statefulSets), len(r.ingresses))
 	}
 	pod := r.statefulSets[0].Spec.Template
-	c := checkWorkload(t, r, pod)
+	c := checkWorkload(t, r, r.existingSecret, pod)
 	webConfig := "/etc/tencent_live_exporter/callback-web/web-config.yml"
 	for _, want := range []string{"--callback.listen-address=:9865", "--callback.path=/tencent/callback", "--callback.web.config.file=" + webConfig, "--log.level=debug"} {
 		if !slices.Contains(c.Args, want) {
@@ -511,7 +511,7 @@ func TestHelmWebhook(t *testing.T) {
 			t.Errorf("config.yml lacks %q:\n%s", want, config)
 		}
 	}
-	if r.secretKeys["internal.webhook-token"] {
+	if r.existingSecret.Data["internal.webhook-token"] != nil {
 		t.Error("an app with allow_unsigned reads a token")
 	}
 }
@@ -717,8 +717,8 @@ func TestREADMEHelmInstall(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := renderHelm(t, vals)
-	if r.secretName != secret[2] || !r.secretKeys[secret[3]] {
-		t.Errorf("README: the Secret %s with key %s; the chart reads Secret %q, keys %v", secret[2], secret[3], r.secretName, slices.Sorted(maps.Keys(r.secretKeys)))
-	}
-	checkWorkload(t, r, podOf(t, r))
+	// The Secret the README creates, as the pods find it.
+	created := &corev1.Secret{Data: map[string][]byte{secret[3]: []byte("the key")}}
+	created.Name = secret[2]
+	checkWorkload(t, r, created, podOf(t, r))
 }

@@ -139,10 +139,9 @@ type rendered struct {
 	rules           []*monitoringv1.PrometheusRule
 	ingresses       []*networkingv1.Ingress
 
-	// The Secret the pods read the keys from and the keys it holds:
-	// rendered by kustomize, an existing one for the chart.
-	secretName string
-	secretKeys map[string]bool
+	// The Secret the pods read the keys from, when it is not rendered:
+	// the chart's existingSecret, with the keys its apps read.
+	existingSecret *corev1.Secret
 	// The image the pods run, when not the released one (VERSION).
 	image string
 }
@@ -193,17 +192,9 @@ func render(t *testing.T, overlay string) rendered {
 		r.sort(t, overlay, obj)
 	}
 	if len(r.configMaps) != 1 || len(r.secrets) != 1 || len(r.services) != 1 || len(r.serviceMonitors) != 1 || len(r.rules) != 1 ||
-		len(r.deployments)+len(r.statefulSets) != 1 || len(r.ingresses) != 0 {
-		t.Fatalf("%s renders %d ConfigMaps, %d Secrets, %d Services, %d Deployments, %d StatefulSets, %d ServiceMonitors, %d PrometheusRules, %d Ingresses; want one workload and one of each other but Ingress",
-			overlay, len(r.configMaps), len(r.secrets), len(r.services), len(r.deployments), len(r.statefulSets), len(r.serviceMonitors), len(r.rules), len(r.ingresses))
-	}
-	r.secretName = r.secrets[0].Name
-	r.secretKeys = map[string]bool{}
-	for k := range r.secrets[0].Data {
-		r.secretKeys[k] = true
-	}
-	for k := range r.secrets[0].StringData {
-		r.secretKeys[k] = true
+		len(r.deployments)+len(r.statefulSets) != 1 {
+		t.Fatalf("%s renders %d ConfigMaps, %d Secrets, %d Services, %d Deployments, %d StatefulSets, %d ServiceMonitors, %d PrometheusRules; want one workload and one of each other",
+			overlay, len(r.configMaps), len(r.secrets), len(r.services), len(r.deployments), len(r.statefulSets), len(r.serviceMonitors), len(r.rules))
 	}
 	return r
 }
@@ -248,7 +239,7 @@ func flagSet(t *testing.T) map[string]bool {
 // released image as the image's user, with flags the exporter has, the
 // configuration and keys where the configuration says, and the Service
 // and ServiceMonitor reach it under the job name the alerts use.
-func checkWorkload(t *testing.T, r rendered, pod corev1.PodTemplateSpec) corev1.Container {
+func checkWorkload(t *testing.T, r rendered, secret *corev1.Secret, pod corev1.PodTemplateSpec) corev1.Container {
 	t.Helper()
 	if len(pod.Spec.Containers) != 1 {
 		t.Fatalf("%d containers; want 1", len(pod.Spec.Containers))
@@ -309,8 +300,15 @@ func checkWorkload(t *testing.T, r rendered, pod corev1.PodTemplateSpec) corev1.
 		t.Errorf("ConfigMap %s: %s: %v", cm.Name, path.Base(configFile), err)
 	}
 	// Each secret_key_file is a key of the Secret, mounted where it points.
-	if v := volume("secrets"); v.Secret == nil || v.Secret.SecretName != r.secretName {
-		t.Errorf("secrets volume %+v; want Secret %s", v.VolumeSource, r.secretName)
+	if v := volume("secrets"); v.Secret == nil || v.Secret.SecretName != secret.Name {
+		t.Errorf("secrets volume %+v; want Secret %s", v.VolumeSource, secret.Name)
+	}
+	keys := map[string]bool{}
+	for k := range secret.Data {
+		keys[k] = true
+	}
+	for k := range secret.StringData {
+		keys[k] = true
 	}
 	if cfg != nil {
 		for _, app := range cfg.Apps {
@@ -326,8 +324,8 @@ func checkWorkload(t *testing.T, r rendered, pod corev1.PodTemplateSpec) corev1.
 				}
 			}
 			for key, f := range files {
-				if path.Dir(f) != mounts["secrets"] || !r.secretKeys[path.Base(f)] {
-					t.Errorf("app %q: %s %s: want one of the keys %v of Secret %s, mounted at %s", app.Name, key, f, slices.Sorted(maps.Keys(r.secretKeys)), r.secretName, mounts["secrets"])
+				if path.Dir(f) != mounts["secrets"] || !keys[path.Base(f)] {
+					t.Errorf("app %q: %s %s: want one of the keys %v of Secret %s, mounted at %s", app.Name, key, f, slices.Sorted(maps.Keys(keys)), secret.Name, mounts["secrets"])
 				}
 			}
 		}
@@ -400,7 +398,7 @@ func TestSingle(t *testing.T) {
 	if d.Spec.Replicas == nil || *d.Spec.Replicas != 1 || d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
 		t.Errorf("Deployment replicas %v, strategy %q; want 1 and Recreate (two exporters would share the quota)", d.Spec.Replicas, d.Spec.Strategy.Type)
 	}
-	c := checkWorkload(t, r, d.Spec.Template)
+	c := checkWorkload(t, r, r.secrets[0], d.Spec.Template)
 	for _, a := range c.Args {
 		if strings.HasPrefix(a, "--shard.") {
 			t.Errorf("single exporter with %s", a)
@@ -417,7 +415,7 @@ func TestShards(t *testing.T) {
 		t.Fatal("shards/ renders no StatefulSet")
 	}
 	s := r.statefulSets[0]
-	c := checkWorkload(t, r, s.Spec.Template)
+	c := checkWorkload(t, r, r.secrets[0], s.Spec.Template)
 
 	var k ktypes.Kustomization
 	if err := yaml.UnmarshalStrict([]byte(readFile(t, "kubernetes/shards/kustomization.yaml")), &k); err != nil {
