@@ -213,6 +213,11 @@ func (e *Exporter) ApplyConfig(cfg *Config) error {
 		e.retiring.Go(rt.wait)
 	}
 	e.cfg, e.runtimes, e.order, e.gates = cfg, runtimes, order, gates
+	for _, ac := range cfg.Apps {
+		if ac.Webhook != nil && ac.Webhook.AllowUnsigned {
+			e.logger.Warn("Webhook callbacks of this app are accepted unsigned: anybody who can reach the receiver can change its rooms; set a token", "app", ac.Name)
+		}
+	}
 	return nil
 }
 

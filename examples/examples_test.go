@@ -61,6 +61,20 @@ var exporterMetrics = map[string]bool{
 	"tencent_live_room_seats_taken":   true,
 	"tencent_live_room_seats_locked":  true,
 	"tencent_live_room_owner_on_seat": true,
+	// Webhooks (the callback receiver and what its events tell).
+	"tencent_live_webhook_requests_total":                  true,
+	"tencent_live_webhook_request_duration_seconds_bucket": true,
+	"tencent_live_webhook_request_duration_seconds_count":  true,
+	"tencent_live_webhook_request_duration_seconds_sum":    true,
+	"tencent_live_webhook_last_accepted_timestamp_seconds": true,
+	"tencent_live_app_ended_rooms_total":                   true,
+	"tencent_live_app_ended_room_viewers_total":            true,
+	"tencent_live_app_ended_room_likes_total":              true,
+	"tencent_live_app_ended_room_gifts_total":              true,
+	"tencent_live_app_ended_room_gift_coins_total":         true,
+	"tencent_live_app_ended_room_gift_senders_total":       true,
+	"tencent_live_member_events_total":                     true,
+	"tencent_live_room_heartbeat_interrupts_total":         true,
 }
 
 // prometheusSynthetic are the series Prometheus itself writes for every
@@ -403,6 +417,8 @@ func TestRules(t *testing.T) {
 		"TencentLiveRoomsSkipped",
 		"TencentLiveRoomChatSilent",
 		"TencentLiveRoomDeadAir",
+		"TencentLiveWebhookSilent",
+		"TencentLiveWebhookRejected",
 	} {
 		if _, ok := alerts[name]; !ok {
 			t.Errorf("%s: no alert %s", alertingRulesFile, name)
@@ -429,12 +445,73 @@ func TestRules(t *testing.T) {
 		if want := "README.md#" + strings.ToLower(r.Alert); !strings.HasSuffix(r.Annotations["runbook_url"], want) {
 			t.Errorf("%s: runbook_url %q; want it to end in %q", r, r.Annotations["runbook_url"], want)
 		}
-		if strings.Contains(r.Expr, "tencent_live_room_") &&
+		if perRoom(r.Expr) &&
 			(!strings.Contains(r.Annotations["summary"], "$labels.room") || !strings.Contains(r.Annotations["description"], "$labels.room")) {
 			t.Errorf("%s: a room alert must name $labels.room in summary and description", r)
 		}
 		if strings.Contains(r.Expr, "app") && !strings.Contains(r.Annotations["description"], "$labels.app") {
 			t.Errorf("%s: description does not name $labels.app", r)
+		}
+	}
+}
+
+// byRe matches an aggregation's by clause, capturing its labels, up to
+// the parenthesis that opens what it aggregates.
+var byRe = regexp.MustCompile(`\bby\s*\(([^)]*)\)\s*\(`)
+
+// perRoom reports whether an alert's expression yields a series per room:
+// it uses a room metric (tencent_live_room_...) outside every aggregation
+// by labels without room. An alert about an app that asks whether its
+// rooms have some property (count by (app) (...)) is not about a room.
+func perRoom(expr string) bool {
+	inside := make([]bool, len(expr)) // within an aggregation that drops room
+	for _, m := range byRe.FindAllStringSubmatchIndex(expr, -1) {
+		labels := strings.Split(expr[m[2]:m[3]], ",")
+		if slices.ContainsFunc(labels, func(l string) bool { return strings.TrimSpace(l) == "room" }) {
+			continue
+		}
+		depth := 0
+		for i := m[1] - 1; i < len(expr); i++ {
+			switch expr[i] {
+			case '(':
+				depth++
+			case ')':
+				depth--
+			}
+			inside[i] = true
+			if depth == 0 {
+				break
+			}
+		}
+	}
+	for i := 0; ; {
+		j := strings.Index(expr[i:], "tencent_live_room_")
+		if j < 0 {
+			return false
+		}
+		if !inside[i+j] {
+			return true
+		}
+		i += j + 1
+	}
+}
+
+func TestPerRoom(t *testing.T) {
+	tests := []struct {
+		expr string
+		want bool
+	}{
+		{`tencent_live_room_members < 10`, true},
+		{`tencent_live_app_up == 0`, false},
+		{`sum by (app) (tencent_live_room_members) > 0`, false},
+		{`max by (app, room) (tencent_live_room_members) > 0`, true},
+		{`x > 0 and on (app) count by (app) (tencent_live_room_members > 0 and changes(tencent_live_room_members[10m]) > 0)`, false},
+		{`tencent_live_room_members and on (app) count by (app) (tencent_live_room_seats)`, true},
+		{`count by (app) (tencent_live_room_seats) or tencent_live_room_members`, true},
+	}
+	for _, tc := range tests {
+		if got := perRoom(tc.expr); got != tc.want {
+			t.Errorf("perRoom(%q) = %v; want %v", tc.expr, got, tc.want)
 		}
 	}
 }
@@ -564,6 +641,9 @@ func TestAlertmanagerConfig(t *testing.T) {
 		{"tencent-live-tickets", []string{"alertname=TencentLiveRoomsSkipped", "severity=warning", "app=prod-shows"}},
 		{"live-operations", []string{"alertname=TencentLiveRoomChatSilent", "severity=warning", "app=prod-shows", "room=live-1"}},
 		{"live-operations", []string{"alertname=TencentLiveRoomDeadAir", "severity=warning", "app=prod-shows", "room=live-1", "reason=owner_off_stage"}},
+		{"tencent-live-tickets", []string{"alertname=TencentLiveWebhookSilent", "severity=warning", "app=prod-shows"}},
+		{"tencent-live-tickets", []string{"alertname=TencentLiveWebhookRejected", "severity=warning", "app=prod-shows", "result=bad_signature"}},
+		{"tencent-live-tickets", []string{"alertname=TencentLiveWebhookRejected", "severity=warning", "result=unknown_app"}},
 	}
 	for _, r := range routes {
 		args := append([]string{"config", "routes", "test", "--config.file=" + alertmanagerConfigFile, "--verify.receivers=" + r.receiver}, r.labels...)
