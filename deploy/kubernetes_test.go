@@ -22,6 +22,7 @@ import (
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	kjson "k8s.io/apimachinery/pkg/runtime/serializer/json"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -29,9 +30,16 @@ import (
 	ktypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/promslog"
+	promslogflag "github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/tencent-live-exporter/tencent_live_exporter/collector"
 )
 
-var update = flag.Bool("update", false, "rewrite kubernetes/base/prometheusrule.yaml from examples/")
+var update = flag.Bool("update", false, "rewrite the generated rule files (kubernetes/base/prometheusrule.yaml, the chart's files/prometheus-rules.yaml) from examples/")
 
 const (
 	manifestDir = "kubernetes"
@@ -47,7 +55,7 @@ var ruleSources = []string{"../examples/recording_rules.yml", "../examples/alert
 // into the registered API types.
 var decoder = func() runtime.Decoder {
 	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, appsv1.AddToScheme, monitoringv1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, appsv1.AddToScheme, networkingv1.AddToScheme, monitoringv1.AddToScheme} {
 		if err := add(scheme); err != nil {
 			panic(err)
 		}
@@ -119,7 +127,8 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 	}
 }
 
-// rendered is an overlay as `kubectl apply -k` would send it.
+// rendered is an overlay as `kubectl apply -k` would send it, or the
+// chart as `helm install` would.
 type rendered struct {
 	configMaps      []*corev1.ConfigMap
 	secrets         []*corev1.Secret
@@ -128,6 +137,41 @@ type rendered struct {
 	statefulSets    []*appsv1.StatefulSet
 	serviceMonitors []*monitoringv1.ServiceMonitor
 	rules           []*monitoringv1.PrometheusRule
+	ingresses       []*networkingv1.Ingress
+
+	// The Secret the pods read the keys from, when it is not rendered:
+	// the chart's existingSecret, with the keys its apps read.
+	existingSecret *corev1.Secret
+	// The image the pods run, when not the released one (VERSION).
+	image string
+}
+
+// sort files a decoded object under its kind.
+func (r *rendered) sort(t *testing.T, where string, obj runtime.Object) {
+	t.Helper()
+	if m, ok := obj.(interface{ GetNamespace() string }); !ok || m.GetNamespace() != namespace {
+		t.Errorf("%s: %T is not in namespace %s", where, obj, namespace)
+	}
+	switch o := obj.(type) {
+	case *corev1.ConfigMap:
+		r.configMaps = append(r.configMaps, o)
+	case *corev1.Secret:
+		r.secrets = append(r.secrets, o)
+	case *corev1.Service:
+		r.services = append(r.services, o)
+	case *appsv1.Deployment:
+		r.deployments = append(r.deployments, o)
+	case *appsv1.StatefulSet:
+		r.statefulSets = append(r.statefulSets, o)
+	case *monitoringv1.ServiceMonitor:
+		r.serviceMonitors = append(r.serviceMonitors, o)
+	case *monitoringv1.PrometheusRule:
+		r.rules = append(r.rules, o)
+	case *networkingv1.Ingress:
+		r.ingresses = append(r.ingresses, o)
+	default:
+		t.Errorf("%s: unexpected %T", where, obj)
+	}
 }
 
 // render builds an overlay with kustomize's own library (what kubectl
@@ -145,27 +189,7 @@ func render(t *testing.T, overlay string) rendered {
 	}
 	var r rendered
 	for _, obj := range decodeAll(t, overlay+" (rendered)", out) {
-		if m, ok := obj.(interface{ GetNamespace() string }); !ok || m.GetNamespace() != namespace {
-			t.Errorf("%s: %T is not in namespace %s", overlay, obj, namespace)
-		}
-		switch o := obj.(type) {
-		case *corev1.ConfigMap:
-			r.configMaps = append(r.configMaps, o)
-		case *corev1.Secret:
-			r.secrets = append(r.secrets, o)
-		case *corev1.Service:
-			r.services = append(r.services, o)
-		case *appsv1.Deployment:
-			r.deployments = append(r.deployments, o)
-		case *appsv1.StatefulSet:
-			r.statefulSets = append(r.statefulSets, o)
-		case *monitoringv1.ServiceMonitor:
-			r.serviceMonitors = append(r.serviceMonitors, o)
-		case *monitoringv1.PrometheusRule:
-			r.rules = append(r.rules, o)
-		default:
-			t.Errorf("%s: unexpected %T", overlay, obj)
-		}
+		r.sort(t, overlay, obj)
 	}
 	if len(r.configMaps) != 1 || len(r.secrets) != 0 || len(r.services) != 1 || len(r.serviceMonitors) != 1 || len(r.rules) != 1 ||
 		len(r.deployments)+len(r.statefulSets) != 1 {
@@ -298,14 +322,28 @@ func readFile(t *testing.T, name string) string {
 }
 
 // flagSet is every flag the exporter defines, read from its main.go.
+// The listen, TLS and log flags come from exporter-toolkit's and
+// promslog's AddFlags, which main.go calls: their flags are read from the
+// same functions.
 func flagSet(t *testing.T) map[string]bool {
 	t.Helper()
 	flags := map[string]bool{}
-	for _, m := range regexp.MustCompile(`kingpin\.Flag\("([^"]+)"`).FindAllStringSubmatch(readFile(t, "../main.go"), -1) {
+	main := readFile(t, "../main.go")
+	for _, m := range regexp.MustCompile(`kingpin\.Flag\("([^"]+)"`).FindAllStringSubmatch(main, -1) {
 		flags[m[1]] = true
 	}
 	if len(flags) == 0 {
 		t.Fatal("no kingpin.Flag in ../main.go")
+	}
+	app := kingpin.New("tencent_live_exporter", "")
+	if strings.Contains(main, "kingpinflag.AddFlags(kingpin.CommandLine") {
+		kingpinflag.AddFlags(app, ":9864")
+	}
+	if strings.Contains(main, "promslogflag.AddFlags(kingpin.CommandLine") {
+		promslogflag.AddFlags(app, &promslog.Config{})
+	}
+	for _, f := range app.Model().Flags {
+		flags[f.Name] = true
 	}
 	return flags
 }
@@ -320,8 +358,12 @@ func checkWorkload(t *testing.T, r rendered, secret *corev1.Secret, pod corev1.P
 		t.Fatalf("%d containers; want 1", len(pod.Spec.Containers))
 	}
 	c := pod.Spec.Containers[0]
-	if want := "tencent_live_exporter:" + strings.TrimSpace(readFile(t, "../VERSION")); c.Image != want {
-		t.Errorf("image %q; want %q (VERSION)", c.Image, want)
+	want := "tencent_live_exporter:" + strings.TrimSpace(readFile(t, "../VERSION"))
+	if r.image != "" {
+		want = r.image
+	}
+	if c.Image != want {
+		t.Errorf("image %q; want %q", c.Image, want)
 	}
 	sc := pod.Spec.SecurityContext
 	if sc == nil || sc.RunAsUser == nil || *sc.RunAsUser != 65534 || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot {
@@ -364,19 +406,41 @@ func checkWorkload(t *testing.T, r rendered, secret *corev1.Secret, pod corev1.P
 	if !ok {
 		t.Fatalf("ConfigMap %s has no %s", cm.Name, path.Base(configFile))
 	}
+	// The exporter accepts the configuration, as --config.check would
+	// (the keys exist only in the cluster).
+	cfg, err := collector.Decode(strings.NewReader(config))
+	if err != nil {
+		t.Errorf("ConfigMap %s: %s: %v", cm.Name, path.Base(configFile), err)
+	}
 	// Each secret_key_file is a key of the Secret, mounted where it points.
 	if v := volume("secrets"); v.Secret == nil || v.Secret.SecretName != secret.Name {
 		t.Errorf("secrets volume %+v; want Secret %s", v.VolumeSource, secret.Name)
 	}
-	keyFiles := regexp.MustCompile(`secret_key_file: (\S+)`).FindAllStringSubmatch(config, -1)
-	if len(keyFiles) == 0 || strings.Contains(config, "secret_key:") {
-		t.Error("the configuration must take every key from a secret_key_file")
+	keys := map[string]bool{}
+	for k := range secret.Data {
+		keys[k] = true
 	}
-	for _, m := range keyFiles {
-		_, inData := secret.Data[path.Base(m[1])]
-		_, inStringData := secret.StringData[path.Base(m[1])]
-		if path.Dir(m[1]) != mounts["secrets"] || !(inData || inStringData) {
-			t.Errorf("secret_key_file %s: want a key of Secret %s mounted at %s", m[1], secret.Name, mounts["secrets"])
+	for k := range secret.StringData {
+		keys[k] = true
+	}
+	if cfg != nil {
+		for _, app := range cfg.Apps {
+			f := app.SecretKeyFile
+			if f == "" || app.SecretKey != "" {
+				t.Errorf("app %q: the configuration must take every key from a secret_key_file", app.Name)
+			}
+			files := map[string]string{"secret_key_file": f}
+			if app.Webhook != nil && !app.Webhook.AllowUnsigned {
+				files["webhook.token_file"] = app.Webhook.TokenFile
+				if app.Webhook.Token != "" {
+					t.Errorf("app %q: the configuration must take the webhook token from a token_file", app.Name)
+				}
+			}
+			for key, f := range files {
+				if path.Dir(f) != mounts["secrets"] || !keys[path.Base(f)] {
+					t.Errorf("app %q: %s %s: want one of the keys %v of Secret %s, mounted at %s", app.Name, key, f, slices.Sorted(maps.Keys(keys)), secret.Name, mounts["secrets"])
+				}
+			}
 		}
 	}
 
@@ -396,8 +460,16 @@ func checkWorkload(t *testing.T, r rendered, secret *corev1.Secret, pod corev1.P
 			t.Errorf("Service %s selects %s=%s, which the pods lack", svc.Name, k, v)
 		}
 	}
-	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Name != "http" || svc.Spec.Ports[0].TargetPort.String() != "http" {
+	if !slices.ContainsFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return p.Name == "http" && p.TargetPort.String() == "http" }) {
 		t.Errorf("Service %s ports %+v; want http to the pods' http", svc.Name, svc.Spec.Ports)
+	}
+	for _, p := range svc.Spec.Ports {
+		if !slices.ContainsFunc(c.Ports, func(cp corev1.ContainerPort) bool { return cp.Name == p.TargetPort.String() }) {
+			t.Errorf("Service %s port %s targets %s, which the container lacks", svc.Name, p.Name, p.TargetPort.String())
+		}
+	}
+	if len(r.serviceMonitors) == 0 {
+		return c
 	}
 	sm := r.serviceMonitors[0]
 	for k, v := range sm.Spec.Selector.MatchLabels {
@@ -514,32 +586,41 @@ spec:
 func generateRule() ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString(generatedHeader)
+	if err := writeRuleGroups(&b, "  "); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// writeRuleGroups writes the groups of the example rule files, comments
+// included, as the items of a groups: key indented by indent.
+func writeRuleGroups(b *bytes.Buffer, indent string) error {
 	for i, src := range ruleSources {
 		data, err := os.ReadFile(src)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
 		start := slices.Index(lines, "groups:")
 		if start < 0 {
-			return nil, fmt.Errorf("%s: no top-level groups:", src)
+			return fmt.Errorf("%s: no top-level groups:", src)
 		}
 		if i > 0 {
 			b.WriteString("\n")
 		}
-		fmt.Fprintf(&b, "    # From examples/%s.\n", path.Base(src))
+		fmt.Fprintf(b, "%s  # From examples/%s.\n", indent, path.Base(src))
 		for _, line := range lines[start+1:] {
 			switch {
 			case strings.TrimSpace(line) == "":
 				b.WriteString("\n")
 			case line[0] != ' ' && line[0] != '#':
-				return nil, fmt.Errorf("%s: %q after groups:; groups must be the last key", src, line)
+				return fmt.Errorf("%s: %q after groups:; groups must be the last key", src, line)
 			default:
-				b.WriteString("  " + line + "\n")
+				b.WriteString(indent + line + "\n")
 			}
 		}
 	}
-	return b.Bytes(), nil
+	return nil
 }
 
 // ruleGroups is rule groups as plain data, to compare.
