@@ -39,6 +39,7 @@ type flagValues struct {
 	maxTimeout, writeTimeout time.Duration
 	callbackAddr             string
 	callbackPath             string
+	shardURL                 string
 }
 
 // checkFlags rejects flag combinations that cannot do what they say.
@@ -50,6 +51,8 @@ func checkFlags(f flagValues) error {
 		return fmt.Errorf("--scrape.max-timeout must be positive, got %s", f.maxTimeout)
 	case f.writeTimeout <= 0:
 		return fmt.Errorf("--scrape.write-timeout must be positive, got %s", f.writeTimeout)
+	case f.shardURL != "" && (!strings.Contains(f.shardURL, "{shard}") || !strings.HasPrefix(f.shardURL, "http")):
+		return fmt.Errorf(`--shard.callback-url=%q: must be an http(s) URL holding "{shard}"`, f.shardURL)
 	case f.callbackAddr != "" && (!strings.HasPrefix(f.callbackPath, "/") || strings.ContainsAny(f.callbackPath, "%{} ") || path.Clean(f.callbackPath) != f.callbackPath):
 		return fmt.Errorf(`--callback.path=%q: must be a plain, clean path starting with "/"`, f.callbackPath)
 	}

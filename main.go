@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -53,12 +55,13 @@ func run() int {
 		writeTO       = kingpin.Flag("scrape.write-timeout", "Time a scrape's answer may take to reach the client after its refresh budget; a client that reads slower is cut off, so it cannot hold a request slot.").Default("30s").Duration()
 		maxTO         = kingpin.Flag("scrape.max-timeout", "Longest scrape timeout honoured; larger X-Prometheus-Scrape-Timeout-Seconds values are clamped to it, so a crafted header cannot hold a request slot longer.").Default("2m").Duration()
 		idleTimeout   = kingpin.Flag("web.idle-timeout", "How long an idle keep-alive connection stays open.").Default("2m").Hidden().Duration()
-		shardCount    = kingpin.Flag("shard.count", "Split every app's rooms among this many exporters; each uses max_qps divided by this number.").Default("1").Int()
+		shardCount    = kingpin.Flag("shard.count", "Split the apps among this many exporters: each app belongs to one (by a hash of its SDKAppID, or its shard: pin), which polls it at its full limits.").Default("1").Int()
 		shardIndex    = kingpin.Flag("shard.index", "Which shard this exporter serves, from 0 to shard.count-1.").Default("0").Int()
 		demo          = kingpin.Flag("demo", "Run against a built-in fake of the Tencent API on loopback, with moving member counts; no account needed.").Bool()
 		toolkitFlags  = kingpinflag.AddFlags(kingpin.CommandLine, defaultListenAddress)
 		callbackAddr  = kingpin.Flag("callback.listen-address", "Address on which to receive Tencent's Live webhook callbacks (e.g. :9865); empty: no receiver. Meant to face the internet: it serves --callback.path only.").Default("").String()
 		callbackPath  = kingpin.Flag("callback.path", "Path of the callback URL given to Tencent.").Default("/callback").String()
+		shardURL      = kingpin.Flag("shard.callback-url", "Callback URL of shard {shard}, e.g. http://tencent-live-exporter-shard-{shard}.tencent-live-exporter-shard:9865/callback: the receiver forwards the events of an app another shard owns to it. Empty: such events are counted as not_owned.").Default("").String()
 		callbackWeb   = kingpin.Flag("callback.web.config.file", "Path to an exporter-toolkit web configuration file (TLS, basic auth) for the callback receiver.").Default("").String()
 	)
 	stampVersion(debug.ReadBuildInfo())
@@ -83,7 +86,7 @@ func run() int {
 	if err := checkFlags(flagValues{
 		demo: *demo, configFileSet: configFileSet, metricsPath: *metricsPath,
 		maxTimeout: *maxTO, writeTimeout: *writeTO,
-		callbackAddr: *callbackAddr, callbackPath: *callbackPath,
+		callbackAddr: *callbackAddr, callbackPath: *callbackPath, shardURL: *shardURL,
 	}); err != nil {
 		logger.Error("Invalid flags", "err", err)
 		return 1
@@ -169,7 +172,11 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	listeners := []listener{{name: "web", server: newServer(ctx, mux, *idleTimeout), flags: toolkitFlags}}
 	if *callbackAddr != "" {
-		rc := receiver.New(exporter, logger)
+		var ownerURL func(int) string
+		if *shardURL != "" {
+			ownerURL = func(shard int) string { return strings.ReplaceAll(*shardURL, "{shard}", strconv.Itoa(shard)) }
+		}
+		rc := receiver.New(exporter, logger, ownerURL)
 		reg.MustRegister(rc)
 		systemd := false
 		listeners = append(listeners, listener{

@@ -33,10 +33,15 @@ type WebhookApp struct {
 	Name          string
 	Token         string // "" only with AllowUnsigned
 	AllowUnsigned bool
+	// Shard owns the app; when it is not this one (Owned false), its
+	// events go to that shard.
+	Shard int
+	Owned bool
 }
 
 // WebhookApp returns the webhook settings of the configured app with
-// sdkAppID, and false when none has a webhook block.
+// sdkAppID, and false when none has a webhook block. An app another shard
+// owns is returned with Owned false.
 func (e *Exporter) WebhookApp(sdkAppID uint64) (WebhookApp, bool) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
@@ -45,7 +50,12 @@ func (e *Exporter) WebhookApp(sdkAppID uint64) (WebhookApp, bool) {
 		w, name := rt.webhook, rt.name
 		rt.mu.Unlock()
 		if rt.key.sdkAppID == sdkAppID && w != nil {
-			return WebhookApp{Name: name, Token: string(w.Token), AllowUnsigned: w.AllowUnsigned}, true
+			return WebhookApp{Name: name, Token: string(w.Token), AllowUnsigned: w.AllowUnsigned, Shard: e.opts.ShardIndex, Owned: true}, true
+		}
+	}
+	for _, o := range e.others {
+		if o.SDKAppID == sdkAppID && o.webhook != nil {
+			return WebhookApp{Name: o.Name, Token: string(o.webhook.Token), AllowUnsigned: o.webhook.AllowUnsigned, Shard: o.Shard}, true
 		}
 	}
 	return WebhookApp{}, false

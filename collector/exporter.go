@@ -44,6 +44,7 @@ type OtherApp struct {
 	Name     string
 	SDKAppID uint64
 	Shard    int // its owner
+	webhook  *WebhookConfig
 }
 
 // Exporter keeps one long-lived runtime per configured app and exposes
@@ -153,7 +154,7 @@ func (e *Exporter) ApplyConfig(cfg *Config) error {
 			return fmt.Errorf("line %d: app %q: shard: %d, but there are %d shards (--shard.count)", ac.line, ac.Name, *ac.Shard, e.opts.ShardCount)
 		}
 		if owner := e.ownerOf(ac); owner != e.opts.ShardIndex {
-			others = append(others, OtherApp{Name: ac.Name, SDKAppID: ac.SDKAppID, Shard: owner})
+			others = append(others, OtherApp{Name: ac.Name, SDKAppID: ac.SDKAppID, Shard: owner, webhook: ac.Webhook})
 			continue // another shard polls it: no runtime, no call, no series here
 		}
 		u := &appUpdate{ac: ac, rt: e.runtimes[key]}

@@ -7,6 +7,7 @@
 package receiver
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"errors"
 	"io"
@@ -48,7 +49,18 @@ const (
 	ResultTooLarge     = "too_large"
 	ResultMalformed    = "malformed"
 	ResultDuplicate    = "duplicate"
+	// ResultForwarded: the app's owner (another shard) took the event;
+	// ResultForwardFailed: it could not be reached in time.
+	ResultForwarded     = "forwarded"
+	ResultForwardFailed = "forward_failed"
 )
+
+// forwardedHeader marks a callback one shard passes to the app's owner: a
+// shard that does not own the app either does not pass it on again.
+const forwardedHeader = "X-Tencent-Live-Exporter-Forwarded"
+
+// ForwardTimeout bounds the hop to an app's owner.
+const ForwardTimeout = 2 * time.Second
 
 // Registry is the room registry the events change: collector.Exporter.
 type Registry interface {
@@ -62,6 +74,10 @@ type Receiver struct {
 	registry Registry
 	logger   *slog.Logger
 	now      func() time.Time
+	// ownerURL is the callback URL of a shard ("" when unknown): the
+	// events of apps another shard owns go there.
+	ownerURL func(shard int) string
+	client   *http.Client
 
 	requests *prometheus.CounterVec
 	duration prometheus.Histogram
@@ -73,19 +89,26 @@ var (
 	_ prometheus.Collector = (*Receiver)(nil)
 )
 
-// New returns a Receiver applying events to registry.
-func New(registry Registry, logger *slog.Logger) *Receiver {
+// New returns a Receiver applying events to registry. ownerURL, when not
+// nil, gives the callback URL of a shard, to which the events of the apps
+// it owns are forwarded.
+func New(registry Registry, logger *slog.Logger, ownerURL func(shard int) string) *Receiver {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
+	}
+	if ownerURL == nil {
+		ownerURL = func(int) string { return "" }
 	}
 	return &Receiver{
 		registry: registry,
 		logger:   logger,
 		now:      time.Now,
+		ownerURL: ownerURL,
+		client:   &http.Client{Timeout: ForwardTimeout},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "tencent_live",
 			Name:      "webhook_requests_total",
-			Help:      "Webhook callbacks received, by app (empty when unknown), command (other for any command not known) and result: ok, ignored (about nothing this exporter watches, or an unknown command), not_owned (another shard's room), duplicate, bad_signature, stale (RequestTime over 60 s away), unknown_app, too_large, malformed.",
+			Help:      "Webhook callbacks received, by app (empty when unknown), command (other for any command not known) and result: ok, ignored (about nothing this exporter watches, or an unknown command), forwarded to the shard that owns the app (forward_failed when it could not be reached; not_owned when no shard URL is known), duplicate, bad_signature, stale (RequestTime over 60 s away), unknown_app, too_large, malformed.",
 		}, []string{"app", "command", "result"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace:                       "tencent_live",
@@ -161,6 +184,13 @@ func (rc *Receiver) handle(w http.ResponseWriter, r *http.Request) (app, command
 		}
 		return app, command, ResultMalformed, http.StatusBadRequest
 	}
+	if !wa.Owned {
+		if result := rc.forward(r, wa.Shard, body); result == ResultForwardFailed {
+			return app, command, result, http.StatusBadGateway
+		} else {
+			return app, command, result, http.StatusOK
+		}
+	}
 	raw := firstOf(q["callbackcommand"], q["webhookcommand"])
 	ev, err := tencent.DecodeCallback(raw, body)
 	switch {
@@ -173,6 +203,35 @@ func (rc *Receiver) handle(w http.ResponseWriter, r *http.Request) (app, command
 		return app, command, ResultDuplicate, http.StatusOK
 	}
 	return app, command, rc.registry.ApplyEvent(id, ev, now), http.StatusOK
+}
+
+// forward passes a verified callback of an app another shard owns to that
+// shard, query and body as Tencent sent them (the owner verifies them
+// again), within ForwardTimeout. A callback forwarded once is not
+// forwarded again.
+func (rc *Receiver) forward(r *http.Request, shard int, body []byte) string {
+	target := rc.ownerURL(shard)
+	if target == "" || r.Header.Get(forwardedHeader) != "" {
+		return ResultNotOwned
+	}
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, target+"?"+r.URL.RawQuery, bytes.NewReader(body))
+	if err != nil {
+		return ResultForwardFailed
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(forwardedHeader, "1")
+	resp, err := rc.client.Do(req)
+	if err != nil {
+		rc.logger.Warn("Cannot forward a webhook callback to the app's shard", "shard", shard, "err", err)
+		return ResultForwardFailed
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		rc.logger.Warn("The app's shard refused a forwarded webhook callback", "shard", shard, "status", resp.StatusCode)
+		return ResultForwardFailed
+	}
+	return ResultForwarded
 }
 
 // queryFold parses a raw query with its names lowercased: Tencent's pages

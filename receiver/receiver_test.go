@@ -31,9 +31,11 @@ type registry struct {
 func (r *registry) WebhookApp(id uint64) (collector.WebhookApp, bool) {
 	switch id {
 	case testApp:
-		return collector.WebhookApp{Name: "live", Token: testToken}, true
+		return collector.WebhookApp{Name: "live", Token: testToken, Owned: true}, true
 	case testApp + 1:
-		return collector.WebhookApp{Name: "open", AllowUnsigned: true}, true
+		return collector.WebhookApp{Name: "open", AllowUnsigned: true, Owned: true}, true
+	case testApp + 3:
+		return collector.WebhookApp{Name: "elsewhere", Token: testToken, Shard: 1}, true
 	}
 	return collector.WebhookApp{}, false
 }
@@ -55,7 +57,7 @@ var now = time.Unix(1_700_000_000, 0)
 
 func newTestReceiver() (*Receiver, *registry) {
 	reg := &registry{}
-	rc := New(reg, nil)
+	rc := New(reg, nil, nil)
 	rc.now = func() time.Time { return now }
 	return rc, reg
 }
@@ -110,6 +112,8 @@ func TestReceiverResults(t *testing.T) {
 		{"at the limit", http.MethodPost, callbackURL(testApp, created, testToken, now), atLimit, 200, "live", created, ResultOK},
 		{"malformed", http.MethodPost, callbackURL(testApp, created, testToken, now), `{"RoomInfo":`, 400, "live", created, ResultMalformed},
 		{"no room", http.MethodPost, callbackURL(testApp, created, testToken, now), `{"RoomInfo":{}}`, 400, "live", created, ResultMalformed},
+		{"another shard's app, no shard URL", http.MethodPost, callbackURL(testApp+3, created, testToken, now), createdBody, 200, "elsewhere", created, ResultNotOwned},
+		{"another shard's app, forged", http.MethodPost, callbackURL(testApp+3, created, "guess", now), createdBody, 401, "elsewhere", created, ResultBadSignature},
 		{"GET", http.MethodGet, callbackURL(testApp, created, testToken, now), "", 405, "", created, ResultMalformed},
 	}
 	rc, reg := newTestReceiver()
@@ -178,4 +182,51 @@ func TestDedupe(t *testing.T) {
 	if n := len(d.when); n > maxRemembered {
 		t.Errorf("%d bodies remembered; want at most %d", n, maxRemembered)
 	}
+}
+
+// The events of an app another shard owns go to that shard, verified
+// first, as Tencent sent them, and once only.
+func TestReceiverForwards(t *testing.T) {
+	owner, ownerReg := newTestReceiver()
+	ownerSrv := httptest.NewServer(owner)
+	defer ownerSrv.Close()
+	reg := &registry{}
+	rc := New(forwarding{reg}, nil, func(shard int) string {
+		if shard == 1 {
+			return ownerSrv.URL + "/callback"
+		}
+		return ""
+	})
+	rc.now = func() time.Time { return now }
+	url := callbackURL(testApp, tencent.CallbackRoomCreated, testToken, now)
+	if rec := post(rc, url, createdBody); rec.Code != 200 || rec.Body.String() != tencent.CallbackReply {
+		t.Fatalf("forwarded callback: %d %s", rec.Code, rec.Body)
+	}
+	if got := testutil.ToFloat64(rc.requests.WithLabelValues("live", tencent.CallbackRoomCreated, ResultForwarded)); got != 1 {
+		t.Errorf("forwarded = %v; want 1", got)
+	}
+	if ownerReg.applied() != 1 || reg.applied() != 0 {
+		t.Errorf("applied %d by the owner, %d here; want 1 and 0", ownerReg.applied(), reg.applied())
+	}
+	// A forged callback is refused here, before any hop.
+	if rec := post(rc, callbackURL(testApp, tencent.CallbackRoomCreated, "guess", now), createdBody); rec.Code != 401 || ownerReg.applied() != 1 {
+		t.Errorf("forged: %d, owner applied %d; want 401 and no hop", rec.Code, ownerReg.applied())
+	}
+	// The owner gone: 502, counted.
+	ownerSrv.Close()
+	if rec := post(rc, callbackURL(testApp, tencent.CallbackRoomDestroyed, testToken, now), `{"RoomId":"r"}`); rec.Code != http.StatusBadGateway {
+		t.Errorf("owner unreachable: %d; want 502", rec.Code)
+	}
+	if got := testutil.ToFloat64(rc.requests.WithLabelValues("live", tencent.CallbackRoomDestroyed, ResultForwardFailed)); got != 1 {
+		t.Errorf("forward_failed = %v; want 1", got)
+	}
+}
+
+// forwarding is a registry whose app testApp belongs to shard 1.
+type forwarding struct{ *registry }
+
+func (f forwarding) WebhookApp(id uint64) (collector.WebhookApp, bool) {
+	wa, ok := f.registry.WebhookApp(id)
+	wa.Owned, wa.Shard = false, 1
+	return wa, ok
 }
