@@ -55,6 +55,9 @@ spec:
         {{- if .Values.webhook.enabled }}
         - --callback.listen-address=:{{ .Values.webhook.port | int }}
         - --callback.path={{ .Values.webhook.path }}
+        {{- if eq .Values.mode "sharded" }}
+        - --shard.callback-url=http://{{ include "tencent-live-exporter.workloadName" . }}-{shard}.{{ include "tencent-live-exporter.workloadName" . }}.{{ .Release.Namespace }}.svc:{{ .Values.webhook.port | int }}{{ .Values.webhook.path }}
+        {{- end }}
         {{- if .Values.webhook.webConfig.existingSecret }}
         - --callback.web.config.file={{ include "tencent-live-exporter.callbackWebConfigDir" . }}/{{ .Values.webhook.webConfig.key }}
         {{- end }}
