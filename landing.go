@@ -39,6 +39,13 @@ type landingData struct {
 	Now          string
 	ReloadFailed *landingReload // nil unless the last reload failed
 	Apps         []landingApp
+	Others       []landingOther // apps other shards own
+}
+
+// landingOther is an app another shard owns.
+type landingOther struct {
+	Name  string
+	Shard int
 }
 
 // landingReload is a failed reload: when, why, and since when the
@@ -108,6 +115,10 @@ func (p *landingPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	for _, a := range p.status() {
+		if !a.Owned {
+			data.Others = append(data.Others, landingOther{Name: a.Name, Shard: a.Shard})
+			continue
+		}
 		app := landingApp{Name: a.Name, Up: a.Up, Rooms: a.Rooms, Deferred: a.Deferred}
 		if e := a.LastError; e != nil {
 			app.LastError = &landingError{
@@ -216,6 +227,18 @@ code { font-size: 0.95em; }
 {{- end}}
 </tbody>
 </table>
+{{- if .Others}}
+<h2>Apps other shards own</h2>
+<p class="muted">This exporter makes no call for these apps and serves none of their series (<code>tencent_live_app_owned</code> 0 here).</p>
+<table id="others">
+<thead><tr><th>App</th><th>Owned by shard</th></tr></thead>
+<tbody>
+{{- range .Others}}
+<tr data-app="{{.Name}}"><td class="app">{{.Name}}</td><td class="num shard">{{.Shard}}</td></tr>
+{{- end}}
+</tbody>
+</table>
+{{- end}}
 <p class="muted">The error codes and what to do about them are in the README's troubleshooting section; <code>--log.level=debug</code> logs every failed call with its request id.</p>
 </main>
 </body>

@@ -28,14 +28,15 @@ import (
 func TestLandingPage(t *testing.T) {
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	status := []collector.AppStatus{
-		{Name: "live", Up: true, Rooms: 120, Deferred: 3, Commands: []collector.CommandStatus{
+		{Name: "live", Owned: true, Up: true, Rooms: 120, Deferred: 3, Commands: []collector.CommandStatus{
 			{Command: "get_member_list", Up: true, CallsPerSec: 19.5, MaxQPS: 20, LimiterQPS: 20},
 			{Command: "get_room_stats", Up: false, CallsPerSec: 0, MaxQPS: 50, LimiterQPS: 50},
 		}},
-		{Name: `<script>alert("x")</script>`, Up: false, Rooms: 7,
+		{Name: `<script>alert("x")</script>`, Owned: true, Up: false, Rooms: 7,
 			LastError: &collector.ErrorStatus{Command: "get_member_list", Code: "70009", RequestID: `req-"1"`, Time: now.Add(-90 * time.Second)},
 			Commands:  []collector.CommandStatus{{Command: "get_member_list", CallsPerSec: 0.3, MaxQPS: 100, LimiterQPS: 50}},
 		},
+		{Name: "elsewhere", Shard: 2},
 	}
 	for _, demo := range []bool{false, true} {
 		p := &landingPage{
@@ -61,6 +62,7 @@ func TestLandingPage(t *testing.T) {
 			`data-code="70009"`, `<strong>70009</strong> <span class="meaning">(signature rejected: wrong secret key or sdkappid)</span>, request id <code class="request-id">req-&#34;1&#34;</code>, at 2026-05-01T11:58:30Z (1m30s ago)`,
 			`0.3 of 100 calls/s (0 %), held back to 50.0 after rate-limit answers`,
 			"State at 2026-05-01T12:00:00Z",
+			`<tr data-app="elsewhere"><td class="app">elsewhere</td><td class="num shard">2</td></tr>`,
 		} {
 			if !strings.Contains(body, want) {
 				t.Errorf("demo=%v: page lacks %s:\n%s", demo, want, body)
