@@ -362,6 +362,17 @@ func TestLoadReport(t *testing.T) {
 		tencent.CommandGetMemberList: 40 * time.Second / d, tencent.CommandGetRoomStats: 120 * time.Second / d, tencent.CommandGetRoomInfo: 600 * time.Second / d,
 	})
 
+	multi(scaleName("every command at once with seats, 7600 rooms, max_qps_total 450"), allCommandsWithSeatsCeiling(n), map[string]float64{
+		tencent.CommandGetMemberList: float64(7600/n) / (40 * time.Second / d).Seconds(),
+		tencent.CommandGetRoomStats:  float64(7600/n) / (120 * time.Second / d).Seconds(),
+		tencent.CommandGetRoomInfo:   float64(7600/n) / (600 * time.Second / d).Seconds(),
+		tencent.CommandGetRoomList:   float64((7600/n+19)/20) / (60 * time.Second / d).Seconds(),
+		tencent.CommandGetSeatList:   float64(7600/n) / (60 * time.Second / d).Seconds(),
+	}, map[string]time.Duration{
+		tencent.CommandGetMemberList: 40 * time.Second / d, tencent.CommandGetRoomStats: 120 * time.Second / d, tencent.CommandGetRoomInfo: 600 * time.Second / d,
+		tencent.CommandGetSeatList: 60 * time.Second / d,
+	})
+
 	for _, rtt := range []time.Duration{20 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond} {
 		if !strings.Contains("saturation", *loadOnly) {
 			break

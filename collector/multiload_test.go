@@ -55,9 +55,10 @@ type multiResult struct {
 // enforces them.
 var multiLimits = map[string]int{
 	tencent.CommandGetMemberList: 200, tencent.CommandGetRoomList: 10, tencent.CommandGetRoomInfo: 200, tencent.CommandGetRoomStats: 100,
+	tencent.CommandGetSeatList: 200,
 }
 
-var limitedCommands = []string{tencent.CommandGetMemberList, tencent.CommandGetRoomList, tencent.CommandGetRoomInfo, tencent.CommandGetRoomStats}
+var limitedCommands = []string{tencent.CommandGetMemberList, tencent.CommandGetRoomList, tencent.CommandGetRoomInfo, tencent.CommandGetRoomStats, tencent.CommandGetSeatList}
 
 func runMulti(tb testing.TB, sc multiScenario) multiResult {
 	tb.Helper()
@@ -67,6 +68,7 @@ func runMulti(tb testing.TB, sc multiScenario) multiResult {
 		RoomListRateLimit:  multiLimits[tencent.CommandGetRoomList],
 		RoomInfoRateLimit:  multiLimits[tencent.CommandGetRoomInfo],
 		RoomStatsRateLimit: multiLimits[tencent.CommandGetRoomStats],
+		SeatListRateLimit:  multiLimits[tencent.CommandGetSeatList],
 		AppRateLimit:       sc.appLimit,
 	}
 	var srv *tencenttest.Server
@@ -276,6 +278,16 @@ func allCommandsCeiling(scale int) multiScenario {
 	}
 }
 
+// allCommandsWithSeatsCeiling is allCommandsCeiling with get_seat_list
+// every 60 s too, and room in max_qps_total for its 127 calls/s.
+func allCommandsWithSeatsCeiling(scale int) multiScenario {
+	sc := allCommandsCeiling(scale)
+	sc.appLimit = 450
+	sc.settings = strings.Replace(sc.settings, "max_qps_total: 300", "max_qps_total: 450", 1) +
+		fmt.Sprintf("\nroom_seats: {interval: %s, max_qps: 200}", 60*time.Second/time.Duration(scale))
+	return sc
+}
+
 func churnScenario(scale int, run time.Duration) multiScenario {
 	sc := discoveryCeiling(scale)
 	sc.rooms = 4000 / scale
@@ -346,6 +358,35 @@ func TestAllCommandsCeilingScaled(t *testing.T) {
 	}
 	if res.scrapeMax > sc.scrapeTimeout {
 		t.Errorf("slowest scrape %s; want within its %s timeout", res.scrapeMax, sc.scrapeTimeout)
+	}
+}
+
+// TestAllCommandsWithSeatsCeilingScaled: every command at its ceiling at
+// once, seats included (760 rooms every 6 s), within max_qps_total 450. In
+// the suite, in virtual time: the limits. Under -load, in real time: seats
+// within 10 % of their interval, and every other command as without them.
+func TestAllCommandsWithSeatsCeilingScaled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs for 20 s of virtual time")
+	}
+	sc := allCommandsWithSeatsCeiling(10)
+	sc.warmup, sc.run = 8*time.Second, 12*time.Second
+	res := runLoad(t, sc, runMulti)
+	t.Logf("%+v", res)
+	checkMultiLimits(t, res, 450)
+	if res.callsPerSec[tencent.CommandGetSeatList] == 0 {
+		t.Error("no get_seat_list call")
+	}
+	if !loadFigures() {
+		return
+	}
+	if gap := res.maxGap[tencent.CommandGetSeatList]; gap > 6*time.Second*11/10 || res.neverFetched[tencent.CommandGetSeatList] != 0 {
+		t.Errorf("seats: longest gap %s, %d rooms never fetched; want within 10%% of the 6 s interval", gap, res.neverFetched[tencent.CommandGetSeatList])
+	}
+	for command, limit := range map[string]time.Duration{tencent.CommandGetMemberList: 4 * time.Second, tencent.CommandGetRoomStats: 12 * time.Second} {
+		if res.maxGap[command] > limit*3/2 || res.neverFetched[command] != 0 {
+			t.Errorf("%s: longest gap %s, %d rooms never fetched; want <= %s", command, res.maxGap[command], res.neverFetched[command], limit)
+		}
 	}
 }
 
