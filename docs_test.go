@@ -130,3 +130,19 @@ func TestTroubleshootingRows(t *testing.T) {
 		t.Errorf("landing page meaning of 70016 %q does not name the sdkappid", errorMeanings["70016"])
 	}
 }
+
+// The README's opening says which upstream commands the exporter calls:
+// every command of the collector's table (a README that named only
+// get_member_list outlived three more).
+func TestReadmeNamesEveryCommand(t *testing.T) {
+	data, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	intro, _, _ := strings.Cut(string(data), "\n- [")
+	for _, command := range collector.Commands() {
+		if !strings.Contains(intro, "`"+command+"`") && !strings.Contains(intro, "/"+command+"`") {
+			t.Errorf("the README's opening does not name %s:\n%s", command, intro)
+		}
+	}
+}

@@ -183,6 +183,16 @@ func latencyConcurrency(_ *AppConfig, maxQPS float64) int {
 	return max(2, int(math.Ceil(maxQPS*latencyAllowance.Seconds())))
 }
 
+// Commands returns the names of the upstream commands the collector
+// knows, get_member_list first.
+func Commands() []string {
+	names := make([]string, len(commands))
+	for k, c := range commands {
+		names[k] = c.name
+	}
+	return names
+}
+
 // command is the upstream command of a task kind.
 func (k taskKind) command() string { return commands[k].name }
 
