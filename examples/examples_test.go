@@ -29,6 +29,7 @@ var exporterMetrics = map[string]bool{
 	"tencent_live_app_max_qps":                                           true,
 	"tencent_live_app_limiter_qps":                                       true,
 	"tencent_live_app_rooms":                                             true,
+	"tencent_live_app_owned":                                             true,
 	"tencent_live_scrape_errors_total":                                   true,
 	"tencent_live_api_request_duration_seconds_bucket":                   true,
 	"tencent_live_api_request_duration_seconds_count":                    true,
@@ -419,6 +420,7 @@ func TestRules(t *testing.T) {
 		"TencentLiveRoomDeadAir",
 		"TencentLiveWebhookSilent",
 		"TencentLiveWebhookRejected",
+		"TencentLiveAppOwnership",
 	} {
 		if _, ok := alerts[name]; !ok {
 			t.Errorf("%s: no alert %s", alertingRulesFile, name)
@@ -644,6 +646,8 @@ func TestAlertmanagerConfig(t *testing.T) {
 		{"tencent-live-tickets", []string{"alertname=TencentLiveWebhookSilent", "severity=warning", "app=prod-shows"}},
 		{"tencent-live-tickets", []string{"alertname=TencentLiveWebhookRejected", "severity=warning", "app=prod-shows", "result=bad_signature"}},
 		{"tencent-live-tickets", []string{"alertname=TencentLiveWebhookRejected", "severity=warning", "result=unknown_app"}},
+		{"tencent-live-pager", []string{"alertname=TencentLiveAppOwnership", "severity=critical", "job=tencent_live", "app=prod-live", "reason=no_owner"}},
+		{"tencent-live-pager", []string{"alertname=TencentLiveAppOwnership", "severity=critical", "job=tencent_live", "app=prod-shows", "reason=several_owners"}},
 	}
 	for _, r := range routes {
 		args := append([]string{"config", "routes", "test", "--config.file=" + alertmanagerConfigFile, "--verify.receivers=" + r.receiver}, r.labels...)
