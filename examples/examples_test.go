@@ -253,6 +253,19 @@ func TestDashboardStructure(t *testing.T) {
 			"Gift coins/s per room":      "rate(tencent_live_room_gift_coins_total",
 			"Top rooms by messages/s":    "topk(10, max by (app, room) (rate(tencent_live_room_messages_total",
 			"Messages per viewer-minute": "60 * sum by (app) (rate(tencent_live_room_messages_total",
+			// Stage (room_seats).
+			"Rooms with nobody on stage":     "app:tencent_live_rooms_without_stage:count",
+			"Rooms whose owner is off stage": "app:tencent_live_rooms_owner_off_stage:count",
+			"Owner on stage (top 10 rooms)":  "max by (app, room) (tencent_live_room_owner_on_seat",
+			// Webhooks.
+			"Callbacks/s by result":                  "sum by (app, result) (rate(tencent_live_webhook_requests_total",
+			"Since last accepted callback":           "last_over_time(tencent_live_webhook_last_accepted_timestamp_seconds",
+			"Member events/s by cause":               "sum by (app, cause) (rate(tencent_live_member_events_total",
+			"Ended rooms per hour by cause":          "sum by (app, cause) (increase(tencent_live_app_ended_rooms_total",
+			"Heartbeat interrupts per room (top 10)": "topk(10, sum by (app, room) (increase(tencent_live_room_heartbeat_interrupts_total",
+			// Exporter: shards.
+			"Apps owned by this shard": "max by (instance, app) (tencent_live_app_owned",
+			"Owners per app":           "sum by (app) (tencent_live_app_owned",
 		}
 		for title, needle := range want {
 			found := false
