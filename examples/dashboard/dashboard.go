@@ -188,7 +188,7 @@ func sections() []section {
 		}},
 		{id: 47, title: "Webhooks", cells: []cell{
 			{16, 8, series(48, "Callbacks/s by result",
-				"Webhook callbacks received per second by app and result (tencent_live_webhook_requests_total; with --callback.listen-address and a webhook block). Accepted: ok (applied), ignored (about nothing watched), not_owned and forwarded (an app another shard owns). Refused: bad_signature, stale, unknown_app (app empty), too_large, malformed; refusals for 5 minutes fire TencentLiveWebhookRejected. duplicate: a retry already applied.",
+				"Webhook callbacks received per second by app and result (tencent_live_webhook_requests_total; with --callback.listen-address and a webhook block). Accepted: ok (applied), ignored (about nothing watched), forwarded to the shard that owns the app (forward_failed when it could not take it; not_owned without --shard.callback-url). Refused: bad_signature, stale, unknown_app (app empty), too_large, malformed; refusals for 5 minutes fire TencentLiveWebhookRejected. duplicate: a retry already applied.",
 				units.Short,
 				rangeQuery("A", `sum by (app, result) (rate(tencent_live_webhook_requests_total{app=~"$app"}[$__rate_interval]))`, "{{app}} {{result}}")).
 				AxisLabel("callbacks/s")},
