@@ -204,7 +204,22 @@ func TestE2EPrometheus(t *testing.T) {
 		stage.rooms = append(stage.rooms, e2eRoom{id, nil, &r})
 	}
 
-	apps := []*e2eApp{live, badKey, quota, disc, noDisc, skip, stage}
+	// Webhook callbacks (a webhook block, --callback.listen-address): the
+	// fake posts signed member events of hook-1 and the end of a room the
+	// exporter does not watch (so that no room of it is gone), for the
+	// dashboard's Webhooks row.
+	hookToken := childproc.SecretKey(t, "tle-e2e-hook-")
+	hookTokenFile := filepath.Join(dir, "e2e-hooks.webhook-token")
+	if err := os.WriteFile(hookTokenFile, []byte(hookToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hooks := &e2eApp{
+		name: "e2e-hooks", sdkAppID: 1400000608,
+		settings: map[string]any{"refresh_interval": "2s", "webhook": map[string]any{"token_file": hookTokenFile}},
+		rooms:    []e2eRoom{{"hook-1", nil, room(20)}},
+	}
+
+	apps := []*e2eApp{live, badKey, quota, disc, noDisc, skip, stage, hooks}
 	for _, a := range apps {
 		a.key = childproc.SecretKey(t, "tle-e2e-secret-")
 		a.fileKey = a.key
@@ -224,9 +239,10 @@ func TestE2EPrometheus(t *testing.T) {
 	noDisc.fake.FailListPage(1, 100001, 1<<30)
 
 	exporterConfigPath := exporterConfig(t, dir, apps)
-	exporterAddr := childproc.FreeAddr(t)
+	exporterAddr, callbackAddr := childproc.FreeAddr(t), childproc.FreeAddr(t)
 	exporter := childproc.Start(t, dir, exporterBin,
-		"--config.file="+exporterConfigPath, "--web.listen-address="+exporterAddr, "--log.level=debug")
+		"--config.file="+exporterConfigPath, "--web.listen-address="+exporterAddr,
+		"--callback.listen-address="+callbackAddr, "--log.level=debug")
 	waitReady(t, exporter, "http://"+exporterAddr+"/-/ready")
 
 	rules := fastRules(t, dir)
@@ -520,6 +536,34 @@ func TestE2EPrometheus(t *testing.T) {
 		}
 	})
 
+	t.Run("webhook callbacks reach the counters", func(t *testing.T) {
+		hooks.fake.SetCallbackTarget("http://"+callbackAddr+"/callback", hookToken)
+		hooks.fake.SetRoom("hook-gone", tencenttest.Room{MemberCount: 3}) // not watched: its creation is ignored
+		hooks.fake.DeleteRoom("hook-gone")                                // its end counts all the same
+		hooks.fake.PostMemberEvent("hook-1", "Online", "Enter", "viewer-1", "viewer-2")
+		hooks.fake.PostMemberEvent("hook-1", "Offline", "HeartbeatInterrupt", "viewer-1")
+		want := map[string]float64{
+			`tencent_live_webhook_requests_total{app="e2e-hooks", command="Live.CallbackAfterMemberStateChanged", result="ok"}`: 2,
+			`tencent_live_webhook_requests_total{app="e2e-hooks", command="Live.CallbackAfterCreateRoom", result="ignored"}`:    1,
+			`tencent_live_app_ended_rooms_total{app="e2e-hooks", cause="destroy_by_user"}`:                                      1,
+			`tencent_live_member_events_total{app="e2e-hooks", event="online", cause="enter"}`:                                  2,
+			`tencent_live_room_heartbeat_interrupts_total{app="e2e-hooks", room="hook-1"}`:                                      1,
+			`count(tencent_live_webhook_last_accepted_timestamp_seconds{app="e2e-hooks"})`:                                      1,
+		}
+		for _, sel := range slices.Sorted(maps.Keys(want)) {
+			waitFor(t, dataTimeout, sel, procs, func() string {
+				res, err := api.query(sel)
+				if err != nil {
+					return err.Error()
+				}
+				if len(res) != 1 || res[0].Value != want[sel] {
+					return fmt.Sprintf("%+v, want %v", res, want[sel])
+				}
+				return ""
+			})
+		}
+	})
+
 	t.Run("promtool check metrics", func(t *testing.T) {
 		status, body, err := httpGet("http://"+exporterAddr+"/metrics", http.Header{"X-Prometheus-Scrape-Timeout-Seconds": {"5"}})
 		if err != nil || status != http.StatusOK {
@@ -798,6 +842,9 @@ func TestE2EPrometheus(t *testing.T) {
 			if strings.Contains(log, a.key) || strings.Contains(log, a.fileKey) {
 				t.Errorf("the exporter's log contains the key of %s", a.name)
 			}
+		}
+		if strings.Contains(log, hookToken) {
+			t.Errorf("the exporter's log contains the webhook token of %s", hooks.name)
 		}
 	})
 }

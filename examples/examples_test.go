@@ -29,6 +29,7 @@ var exporterMetrics = map[string]bool{
 	"tencent_live_app_max_qps":                                           true,
 	"tencent_live_app_limiter_qps":                                       true,
 	"tencent_live_app_rooms":                                             true,
+	"tencent_live_app_owned":                                             true,
 	"tencent_live_scrape_errors_total":                                   true,
 	"tencent_live_api_request_duration_seconds_bucket":                   true,
 	"tencent_live_api_request_duration_seconds_count":                    true,
@@ -252,6 +253,19 @@ func TestDashboardStructure(t *testing.T) {
 			"Gift coins/s per room":      "rate(tencent_live_room_gift_coins_total",
 			"Top rooms by messages/s":    "topk(10, max by (app, room) (rate(tencent_live_room_messages_total",
 			"Messages per viewer-minute": "60 * sum by (app) (rate(tencent_live_room_messages_total",
+			// Stage (room_seats).
+			"Rooms with nobody on stage":     "app:tencent_live_rooms_without_stage:count",
+			"Rooms whose owner is off stage": "app:tencent_live_rooms_owner_off_stage:count",
+			"Owner on stage (top 10 rooms)":  "max by (app, room) (tencent_live_room_owner_on_seat",
+			// Webhooks.
+			"Callbacks/s by result":                  "sum by (app, result) (rate(tencent_live_webhook_requests_total",
+			"Since last accepted callback":           "last_over_time(tencent_live_webhook_last_accepted_timestamp_seconds",
+			"Member events/s by cause":               "sum by (app, cause) (rate(tencent_live_member_events_total",
+			"Ended rooms per hour by cause":          "sum by (app, cause) (increase(tencent_live_app_ended_rooms_total",
+			"Heartbeat interrupts per room (top 10)": "topk(10, sum by (app, room) (increase(tencent_live_room_heartbeat_interrupts_total",
+			// Exporter: shards.
+			"Apps owned by this shard": "max by (instance, app) (tencent_live_app_owned",
+			"Owners per app":           "sum by (app) (tencent_live_app_owned",
 		}
 		for title, needle := range want {
 			found := false
@@ -419,6 +433,7 @@ func TestRules(t *testing.T) {
 		"TencentLiveRoomDeadAir",
 		"TencentLiveWebhookSilent",
 		"TencentLiveWebhookRejected",
+		"TencentLiveAppOwnership",
 	} {
 		if _, ok := alerts[name]; !ok {
 			t.Errorf("%s: no alert %s", alertingRulesFile, name)
@@ -644,6 +659,8 @@ func TestAlertmanagerConfig(t *testing.T) {
 		{"tencent-live-tickets", []string{"alertname=TencentLiveWebhookSilent", "severity=warning", "app=prod-shows"}},
 		{"tencent-live-tickets", []string{"alertname=TencentLiveWebhookRejected", "severity=warning", "app=prod-shows", "result=bad_signature"}},
 		{"tencent-live-tickets", []string{"alertname=TencentLiveWebhookRejected", "severity=warning", "result=unknown_app"}},
+		{"tencent-live-pager", []string{"alertname=TencentLiveAppOwnership", "severity=critical", "job=tencent_live", "app=prod-live", "reason=no_owner"}},
+		{"tencent-live-pager", []string{"alertname=TencentLiveAppOwnership", "severity=critical", "job=tencent_live", "app=prod-shows", "reason=several_owners"}},
 	}
 	for _, r := range routes {
 		args := append([]string{"config", "routes", "test", "--config.file=" + alertmanagerConfigFile, "--verify.receivers=" + r.receiver}, r.labels...)

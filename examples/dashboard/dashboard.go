@@ -148,6 +148,22 @@ func sections() []section {
 				rangeQuery("B", `60 * max by (app, room) (rate(tencent_live_room_messages_total{app=~"$app", room=~"$room"}[$__rate_interval])) / max by (app, room) (tencent_live_room_members{app=~"$app", room=~"$room"} > 0)`, "{{app}} / {{room}}")).
 				AxisLabel("messages per member per minute")},
 		}},
+		{id: 43, title: "Stage", cells: []cell{
+			{12, 8, series(44, "Rooms with nobody on stage",
+				"Rooms with members in which none of the seats has anyone on it, per app (app:tencent_live_rooms_without_stage:count of recording_rules.yml: apps with room_seats only; the room selector does not apply). Rooms without seats have no stage and are left out. A room with at least 10 members in this state for 3 minutes fires TencentLiveRoomDeadAir (reason empty_stage).",
+				units.Short,
+				rangeQuery("A", `app:tencent_live_rooms_without_stage:count{app=~"$app"}`, "{{app}}")).
+				AxisLabel("rooms")},
+			{12, 8, series(45, "Rooms whose owner is off stage",
+				"Rooms with members whose owner (Owner_Account) sits on none of the seats, whether others are on stage or not, per app (app:tencent_live_rooms_owner_off_stage:count of recording_rules.yml; the room selector does not apply). The owner comes from discovery or room_info: rooms whose owner is unknown do not count. With others on stage, at least 10 members for 3 minutes fires TencentLiveRoomDeadAir (reason owner_off_stage).",
+				units.Short,
+				rangeQuery("A", `app:tencent_live_rooms_owner_off_stage:count{app=~"$app"}`, "{{app}}")).
+				AxisLabel("rooms")},
+			{24, 9, timeline(46, "Owner on stage (top 10 rooms)",
+				"tencent_live_room_owner_on_seat of the 10 selected rooms with seats and a known owner that had the most members in the time range (the same rooms all along): on stage while the owner sits on any seat, off stage while not. Gaps: the room ended, or its seat list is older than its maximum age.",
+				"off stage", "on stage",
+				rangeQuery("A", `max by (app, room) (tencent_live_room_owner_on_seat{app=~"$app", room=~"$room"}) and on (app, room) topk(10, max by (app, room) (max_over_time(tencent_live_room_members{app=~"$app", room=~"$room"}[$__range] @ end())) and on (app, room) max by (app, room) (max_over_time(tencent_live_room_owner_on_seat{app=~"$app", room=~"$room"}[$__range] @ end())))`, "{{app}} / {{room}}"))},
+		}},
 		{id: 36, title: "Discovery", cells: []cell{
 			{6, 8, valueStat(37, "Rooms discovered and skipped",
 				"Rooms the last successful get_room_list sweep listed that pass the discovery filters (tencent_live_discovery_rooms), those of them beyond max_rooms that are not watched (tencent_live_discovery_rooms_skipped; above 0 for 30 minutes fires TencentLiveRoomsSkipped), and the rooms watched, listed and discovered (tencent_live_app_rooms, over all shards).",
@@ -169,6 +185,34 @@ func sections() []section {
 				units.Short,
 				rangeQuery("A", `60 * sum by (app, result) (rate(tencent_live_discovery_sweeps_total{app=~"$app"}[$__rate_interval]))`, "{{app}} {{result}}")).
 				AxisLabel("sweeps per minute")},
+		}},
+		{id: 47, title: "Webhooks", cells: []cell{
+			{16, 8, series(48, "Callbacks/s by result",
+				"Webhook callbacks received per second by app and result (tencent_live_webhook_requests_total; with --callback.listen-address and a webhook block). Accepted: ok (applied), ignored (about nothing watched), forwarded to the shard that owns the app (forward_failed when it could not take it; not_owned without --shard.callback-url). Refused: bad_signature, stale, unknown_app (app empty), too_large, malformed; refusals for 5 minutes fire TencentLiveWebhookRejected. duplicate: a retry already applied.",
+				units.Short,
+				rangeQuery("A", `sum by (app, result) (rate(tencent_live_webhook_requests_total{app=~"$app"}[$__rate_interval]))`, "{{app}} {{result}}")).
+				AxisLabel("callbacks/s")},
+			{8, 8, valueStat(49, "Since last accepted callback",
+				"Time since an exporter last accepted a webhook callback of each app, over every shard, replica and restart of the last day (last_over_time of tencent_live_webhook_last_accepted_timestamp_seconds, as TencentLiveWebhookSilent reads it). Orange past 10 minutes, red past 15, when TencentLiveWebhookSilent fires if the audience of the app's rooms kept moving meanwhile.",
+				instantQuery("A", `time() - max by (app) (last_over_time(tencent_live_webhook_last_accepted_timestamp_seconds{app=~"$app"}[1d]))`, "{{app}}", prometheus.PromQueryFormatTimeSeries)).
+				Unit(units.Seconds).
+				Thresholds(thresholds("green", at(600, "orange"), at(900, "red")))},
+			{12, 8, series(50, "Member events/s by cause",
+				"Accounts in the member events of each app per second, by cause (tencent_live_member_events_total): enter and leave, heartbeat_interrupt (a viewer's network dropped) and heartbeat_recover, kicked. Every room of the app counts, watched or not.",
+				units.Short,
+				rangeQuery("A", `sum by (app, cause) (rate(tencent_live_member_events_total{app=~"$app"}[$__rate_interval]))`, "{{app}} {{cause}}")).
+				AxisLabel("accounts/s")},
+			{12, 8, series(51, "Ended rooms per hour by cause",
+				"Rooms of each app that ended in the hour before each point, by cause, from destroy events (tencent_live_app_ended_rooms_total): destroy_by_user, destroy_by_system (the room emptied), other. Their final totals add up in tencent_live_app_ended_room_*_total.",
+				units.Short,
+				rangeQuery("A", `sum by (app, cause) (increase(tencent_live_app_ended_rooms_total{app=~"$app"}[1h]))`, "{{app}} {{cause}}")).
+				AxisLabel("rooms per hour")},
+			{24, 8, series(52, "Heartbeat interrupts per room (top 10)",
+				"Viewers per minute who went offline because their heartbeat stopped (tencent_live_room_heartbeat_interrupts_total: their network dropped), for the 10 selected rooms with the most over the time range, the same rooms all along. A room whose viewers drop together has a stream or network problem, not a dull show.",
+				units.Short,
+				rangeQuery("A", `60 * sum by (app, room) (rate(tencent_live_room_heartbeat_interrupts_total{app=~"$app", room=~"$room"}[$__rate_interval])) and on (app, room) topk(10, sum by (app, room) (increase(tencent_live_room_heartbeat_interrupts_total{app=~"$app", room=~"$room"}[$__range] @ end())))`, "{{app}} / {{room}}")).
+				AxisLabel("viewers dropped per minute").
+				Legend(tableLegend("lastNotNull", "max"))},
 		}},
 		{id: 12, title: "Upstream API", cells: []cell{
 			{10, 8, callsAgainstMaxQPS(13)},
@@ -212,6 +256,15 @@ func sections() []section {
 				"tencent_live_exporter_build_info of each target.",
 				rangeQuery("A", `tencent_live_exporter_build_info`, "{{instance}}: {{version}} ({{revision}}, {{goversion}})")).
 				TextMode(common.BigValueTextModeName)},
+			{16, 8, timeline(53, "Apps owned by this shard",
+				"The apps each exporter (instance) owns, over time (tencent_live_app_owned 1): a single exporter owns every app; shards own whole apps, each app one shard (rendezvous hashing of its SDKAppID, or its shard: pin). An app moving to another row moved shard (a change of --shard.count); two rows of one app at once are two owners.",
+				"elsewhere", "owned",
+				rangeQuery("A", `max by (instance, app) (tencent_live_app_owned{app=~"$app"}) == 1`, "{{instance}} / {{app}}"))},
+			{8, 8, valueStat(54, "Owners per app",
+				"Exporters that own each app (sum of tencent_live_app_owned): 1 is right. 0: nobody polls the app; 2 or more: it is polled twice over its quota and summed twice. Either for 5 minutes fires TencentLiveAppOwnership.",
+				rangeQuery("A", `sum by (app) (tencent_live_app_owned{app=~"$app"})`, "{{app}}")).
+				Thresholds(thresholds("red", at(1, "green"), at(2, "red"))).
+				ColorMode(common.BigValueColorModeBackground)},
 		}},
 	}
 }
@@ -233,13 +286,22 @@ func latency(ref, q string) *prometheus.DataqueryBuilder {
 }
 
 func roomStates(id uint32) *statetimeline.PanelBuilder {
+	return timeline(id, "Rooms live / offline",
+		"tencent_live_room_exists per room: live, or offline when Tencent answers 100004 (the room does not exist or the stream ended).",
+		"offline", "live",
+		rangeQuery("A", `max by (app, room) (tencent_live_room_exists{app=~"$app", room=~"$room"})`, "{{app}} / {{room}}"))
+}
+
+// timeline is a state timeline of 0/1 series, a row each, shown as the
+// words zero (red) and one (green).
+func timeline(id uint32, title, description, zero, one string, query *prometheus.DataqueryBuilder) *statetimeline.PanelBuilder {
 	return statetimeline.NewPanelBuilder().
 		Id(id).
-		Title("Rooms live / offline").
-		Description("tencent_live_room_exists per room: live, or offline when Tencent answers 100004 (the room does not exist or the stream ended).").
+		Title(title).
+		Description(description).
 		Datasource(datasource).
-		WithTarget(rangeQuery("A", `max by (app, room) (tencent_live_room_exists{app=~"$app", room=~"$room"})`, "{{app}} / {{room}}")).
-		Mappings(states("offline", "live")).
+		WithTarget(query).
+		Mappings(states(zero, one)).
 		Thresholds(thresholds("red", at(1, "green"))).
 		ColorScheme(dashboard.NewFieldColorBuilder().Mode(dashboard.FieldColorModeIdThresholds)).
 		FillOpacity(70).
