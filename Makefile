@@ -130,8 +130,8 @@ deploy-test: $(TESTSUMMARY)
 # Grafana's foundation SDK, in a module of its own for the same reason.
 # Its tests fail while the committed JSON is not the generator's output:
 # `make dashboard` rewrites it.
-dashboard-test:
-	cd examples/dashboard && $(GO) vet ./... && $(GO) test -count=1 ./...
+dashboard-test: $(TESTSUMMARY)
+	cd examples/dashboard && $(GO) vet ./... && $(GO) test -count=1 -json ./... | $(TESTSUMMARY) -skipped $(SKIPPED)
 
 dashboard:
 	cd examples/dashboard && $(GO) generate ./...

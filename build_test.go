@@ -572,7 +572,7 @@ func TestMakeListsSkips(t *testing.T) {
 	}
 
 	// make test ends with the report, and each of its go test runs feeds it.
-	dry, err := exec.Command("make", "-n", "test").CombinedOutput()
+	dry, err := exec.Command("make", "-n", "--no-print-directory", "test").CombinedOutput()
 	if err != nil {
 		t.Fatalf("make -n test: %v\n%s", err, dry)
 	}
