@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/tencent-live-exporter/tencent_live_exporter/tencent"
@@ -20,33 +21,35 @@ func createdEvent(id string) *tencent.Event {
 // back to discovery.interval. get_room_list calls fall by about the ratio
 // of the two.
 func TestWebhookPacesSweeps(t *testing.T) {
-	srv := newFake(t, 0)
-	srv.SetRoom("live-1", tencenttest.Room{MemberCount: 1})
-	e := newExporter(t, Options{}, discoveryYAML(srv.URL, "refresh_interval: 100ms\ndiscovery: {interval: 100ms}\nwebhook: {token: t, reconcile_interval: 1s}"))
-	sweepCalls := func(d time.Duration, events bool) int {
-		before := srv.Stats().CallsByCommand[tencent.CommandGetRoomList]
-		end := time.Now().Add(d)
-		for time.Now().Before(end) {
-			if events {
-				e.ApplyEvent(testSDKAppID, &tencent.Event{Command: tencent.CallbackMemberStateChanged, RoomID: "live-1", MemberEvent: "Online", MemberCause: "Enter", Members: 1}, time.Now())
+	synctest.Test(t, func(t *testing.T) {
+		srv := newPipeFake(t, 0)
+		srv.SetRoom("live-1", tencenttest.Room{MemberCount: 1})
+		e := newExporter(t, Options{}, discoveryYAML(srv.URL, "refresh_interval: 100ms\ndiscovery: {interval: 100ms}\nwebhook: {token: t, reconcile_interval: 1s}"))
+		sweepCalls := func(d time.Duration, events bool) int {
+			before := srv.Stats().CallsByCommand[tencent.CommandGetRoomList]
+			end := time.Now().Add(d)
+			for time.Now().Before(end) {
+				if events {
+					e.ApplyEvent(testSDKAppID, &tencent.Event{Command: tencent.CallbackMemberStateChanged, RoomID: "live-1", MemberEvent: "Online", MemberCause: "Enter", Members: 1}, time.Now())
+				}
+				scrape(t, e, 100*time.Millisecond)
+				time.Sleep(20 * time.Millisecond)
 			}
-			scrape(t, e, 100*time.Millisecond)
-			time.Sleep(20 * time.Millisecond)
+			return srv.Stats().CallsByCommand[tencent.CommandGetRoomList] - before
 		}
-		return srv.Stats().CallsByCommand[tencent.CommandGetRoomList] - before
-	}
-	without := sweepCalls(3*time.Second, false)
-	sweepCalls(1100*time.Millisecond, true) // the sweep due under the old pace runs
-	with := sweepCalls(3*time.Second, true)
-	t.Logf("get_room_list calls in 3 s: %d without events, %d with (reconcile_interval / discovery.interval = 10)", without, with)
-	if with*4 > without {
-		t.Errorf("get_room_list: %d calls with events against %d without; want at most a quarter", with, without)
-	}
-	// Quiet again: back to discovery.interval after reconcile_interval.
-	time.Sleep(1200 * time.Millisecond)
-	if after := sweepCalls(2*time.Second, false); after*2 < without*2/3 {
-		t.Errorf("get_room_list: %d calls in 2 s once events stopped; want the normal pace again (%d in 3 s)", after, without)
-	}
+		without := sweepCalls(3*time.Second, false)
+		sweepCalls(1100*time.Millisecond, true) // the sweep due under the old pace runs
+		with := sweepCalls(3*time.Second, true)
+		t.Logf("get_room_list calls in 3 s: %d without events, %d with (reconcile_interval / discovery.interval = 10)", without, with)
+		if with*4 > without {
+			t.Errorf("get_room_list: %d calls with events against %d without; want at most a quarter", with, without)
+		}
+		// Quiet again: back to discovery.interval after reconcile_interval.
+		time.Sleep(1200 * time.Millisecond)
+		if after := sweepCalls(2*time.Second, false); after*2 < without*2/3 {
+			t.Errorf("get_room_list: %d calls in 2 s once events stopped; want the normal pace again (%d in 3 s)", after, without)
+		}
+	})
 }
 
 // With a tenth of the created events lost, the watched set matches the

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -161,48 +162,50 @@ func TestTruncatedSweepKeepsCompleteCounts(t *testing.T) {
 // room_up 0 at once, and their values stop once older than max_age, while
 // the last success timestamp stays.
 func TestDeniedAppTakesItsRoomsDown(t *testing.T) {
-	srv := newFake(t, 0)
-	srv.SetRoom("a", tencenttest.Room{MemberCount: 500})
-	srv.SetRoom("b", tencenttest.Room{MemberCount: 700})
-	e := newExporter(t, Options{}, appYAML("app", srv.URL, testKey, "refresh_interval: 200ms\nmax_age: 1s", "a", "b"))
-	scrape(t, e, 5*time.Second)
-	for _, id := range []string{"a", "b"} {
-		if _, ok := roomValue(t, e, "tencent_live_room_members", id); !ok {
-			t.Fatalf("room %s has no member count", id)
+	synctest.Test(t, func(t *testing.T) {
+		srv := newPipeFake(t, 0)
+		srv.SetRoom("a", tencenttest.Room{MemberCount: 500})
+		srv.SetRoom("b", tencenttest.Room{MemberCount: 700})
+		e := newExporter(t, Options{}, appYAML("app", srv.URL, testKey, "refresh_interval: 200ms\nmax_age: 1s", "a", "b"))
+		scrape(t, e, 5*time.Second)
+		for _, id := range []string{"a", "b"} {
+			if _, ok := roomValue(t, e, "tencent_live_room_members", id); !ok {
+				t.Fatalf("room %s has no member count", id)
+			}
+			srv.FailNext(id, 70009, 1<<30)
 		}
-		srv.FailNext(id, 70009, 1<<30)
-	}
-	eventually(t, 10*time.Second, "app down", func() bool {
-		scrape(t, e, time.Second)
-		return appValue(t, e, "tencent_live_app_up") == 0
-	})
-	for _, id := range []string{"a", "b"} {
-		if v, _ := roomValue(t, e, "tencent_live_room_up", id); v != 0 {
-			t.Errorf("room %s: up = %v while the app is denied; want 0", id, v)
+		eventually(t, 10*time.Second, "app down", func() bool {
+			scrape(t, e, time.Second)
+			return appValue(t, e, "tencent_live_app_up") == 0
+		})
+		for _, id := range []string{"a", "b"} {
+			if v, _ := roomValue(t, e, "tencent_live_room_up", id); v != 0 {
+				t.Errorf("room %s: up = %v while the app is denied; want 0", id, v)
+			}
 		}
-	}
-	eventually(t, 10*time.Second, "member counts older than max_age gone", func() bool {
-		scrape(t, e, time.Second)
-		_, a := roomValue(t, e, "tencent_live_room_members", "a")
-		_, b := roomValue(t, e, "tencent_live_room_members", "b")
-		return !a && !b
-	})
-	for _, id := range []string{"a", "b"} {
-		if v, _ := roomValue(t, e, "tencent_live_room_up", id); v != 0 {
-			t.Errorf("room %s: up = %v with expired data; want 0", id, v)
+		eventually(t, 10*time.Second, "member counts older than max_age gone", func() bool {
+			scrape(t, e, time.Second)
+			_, a := roomValue(t, e, "tencent_live_room_members", "a")
+			_, b := roomValue(t, e, "tencent_live_room_members", "b")
+			return !a && !b
+		})
+		for _, id := range []string{"a", "b"} {
+			if v, _ := roomValue(t, e, "tencent_live_room_up", id); v != 0 {
+				t.Errorf("room %s: up = %v with expired data; want 0", id, v)
+			}
+			if _, ok := roomValue(t, e, "tencent_live_room_last_success_timestamp_seconds", id); !ok {
+				t.Errorf("room %s: last_success_timestamp_seconds gone; it stays", id)
+			}
 		}
-		if _, ok := roomValue(t, e, "tencent_live_room_last_success_timestamp_seconds", id); !ok {
-			t.Errorf("room %s: last_success_timestamp_seconds gone; it stays", id)
-		}
-	}
-	// The key is accepted again: the rooms come back.
-	srv.FailNext("a", 0, 0)
-	srv.FailNext("b", 0, 0)
-	eventually(t, 10*time.Second, "rooms back", func() bool {
-		scrape(t, e, time.Second)
-		v, ok := roomValue(t, e, "tencent_live_room_members", "b")
-		up, _ := roomValue(t, e, "tencent_live_room_up", "a")
-		return ok && v == 700 && up == 1 && appValue(t, e, "tencent_live_app_up") == 1
+		// The key is accepted again: the rooms come back.
+		srv.FailNext("a", 0, 0)
+		srv.FailNext("b", 0, 0)
+		eventually(t, 10*time.Second, "rooms back", func() bool {
+			scrape(t, e, time.Second)
+			v, ok := roomValue(t, e, "tencent_live_room_members", "b")
+			up, _ := roomValue(t, e, "tencent_live_room_up", "a")
+			return ok && v == 700 && up == 1 && appValue(t, e, "tencent_live_app_up") == 1
+		})
 	})
 }
 
@@ -210,53 +213,55 @@ func TestDeniedAppTakesItsRoomsDown(t *testing.T) {
 // lacks) backs off on its own and shows it; the app stays up while
 // get_member_list answers.
 func TestDeniedOptionalCommandBacksOffAlone(t *testing.T) {
-	srv := newFake(t, 0)
-	ids := withRooms(srv, roomIDs("r", 60), tencenttest.Room{MemberCount: 5})
-	for _, id := range ids {
-		srv.FailNextCommand(tencent.CommandGetRoomStats, id, 60010, 1<<30)
-	}
-	e := newExporter(t, Options{}, appYAML("app", srv.URL, testKey, "refresh_interval: 200ms\nroom_stats: {interval: 1s}", ids...))
-	start := time.Now()
-	downs := 0
-	for time.Since(start) < 3*time.Second {
-		scrape(t, e, time.Second)
-		if appValue(t, e, "tencent_live_app_up") != 1 {
-			downs++
+	synctest.Test(t, func(t *testing.T) {
+		srv := newPipeFake(t, 0)
+		ids := withRooms(srv, roomIDs("r", 60), tencenttest.Room{MemberCount: 5})
+		for _, id := range ids {
+			srv.FailNextCommand(tencent.CommandGetRoomStats, id, 60010, 1<<30)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if downs > 0 {
-		t.Errorf("app_up read 0 in %d scrapes while get_member_list answered", downs)
-	}
-	if got := appValue(t, e, "tencent_live_command_up", `command="get_room_stats"`); got != 0 {
-		t.Errorf("command_up{get_room_stats} = %v; want 0", got)
-	}
-	if got := appValue(t, e, "tencent_live_command_up", `command="get_member_list"`); got != 1 {
-		t.Errorf("command_up{get_member_list} = %v; want 1", got)
-	}
-	// The first burst (up to the command's concurrency cap, 13), then one
-	// probe per back-off step: 250 ms, 500 ms, 1 s, 2 s.
-	st := srv.Stats()
-	if calls := st.CallsByCommand[tencent.CommandGetRoomStats]; calls > 20 {
-		t.Errorf("get_room_stats made %d denied calls in 3 s; want at most 20 (a back-off)", calls)
-	}
-	if calls := st.CallsByCommand[tencent.CommandGetMemberList]; calls < 2*len(ids) {
-		t.Errorf("get_member_list made %d calls in 3 s; want at least %d (it carries on)", calls, 2*len(ids))
-	}
-	for _, s := range e.Status() {
-		for _, c := range s.Commands {
-			if c.Up != (c.Command != tencent.CommandGetRoomStats) {
-				t.Errorf("Status: command %s up = %v", c.Command, c.Up)
+		e := newExporter(t, Options{}, appYAML("app", srv.URL, testKey, "refresh_interval: 200ms\nroom_stats: {interval: 1s}", ids...))
+		start := time.Now()
+		downs := 0
+		for time.Since(start) < 3*time.Second {
+			scrape(t, e, time.Second)
+			if appValue(t, e, "tencent_live_app_up") != 1 {
+				downs++
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if downs > 0 {
+			t.Errorf("app_up read 0 in %d scrapes while get_member_list answered", downs)
+		}
+		if got := appValue(t, e, "tencent_live_command_up", `command="get_room_stats"`); got != 0 {
+			t.Errorf("command_up{get_room_stats} = %v; want 0", got)
+		}
+		if got := appValue(t, e, "tencent_live_command_up", `command="get_member_list"`); got != 1 {
+			t.Errorf("command_up{get_member_list} = %v; want 1", got)
+		}
+		// The first burst (up to the command's concurrency cap, 13), then one
+		// probe per back-off step: 250 ms, 500 ms, 1 s, 2 s.
+		st := srv.Stats()
+		if calls := st.CallsByCommand[tencent.CommandGetRoomStats]; calls > 20 {
+			t.Errorf("get_room_stats made %d denied calls in 3 s; want at most 20 (a back-off)", calls)
+		}
+		if calls := st.CallsByCommand[tencent.CommandGetMemberList]; calls < 2*len(ids) {
+			t.Errorf("get_member_list made %d calls in 3 s; want at least %d (it carries on)", calls, 2*len(ids))
+		}
+		for _, s := range e.Status() {
+			for _, c := range s.Commands {
+				if c.Up != (c.Command != tencent.CommandGetRoomStats) {
+					t.Errorf("Status: command %s up = %v", c.Command, c.Up)
+				}
 			}
 		}
-	}
-	// The plan gains the feature: the command comes back by itself.
-	for _, id := range ids {
-		srv.FailNextCommand(tencent.CommandGetRoomStats, id, 0, 0)
-	}
-	eventually(t, 15*time.Second, "get_room_stats accepted again", func() bool {
-		scrape(t, e, time.Second)
-		return appValue(t, e, "tencent_live_command_up", `command="get_room_stats"`) == 1
+		// The plan gains the feature: the command comes back by itself.
+		for _, id := range ids {
+			srv.FailNextCommand(tencent.CommandGetRoomStats, id, 0, 0)
+		}
+		eventually(t, 15*time.Second, "get_room_stats accepted again", func() bool {
+			scrape(t, e, time.Second)
+			return appValue(t, e, "tencent_live_command_up", `command="get_room_stats"`) == 1
+		})
 	})
 }
 
