@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/tls"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -99,4 +101,45 @@ func TestBinaryWebhookRoomLifecycle(t *testing.T) {
 	}
 	_, cfg := httpDo(t, http.MethodGet, e.url+"/config", nil)
 	assertNoSecret(t, []string{token}, map[string]string{"metrics": body, "config": cfg, "log": e.Out.String()})
+}
+
+// The receiver's own web config: TLS on the callback listener alone,
+// while /metrics stays plain; the receiver serves its path and nothing
+// else.
+func TestBinaryWebhookTLS(t *testing.T) {
+	const token = "tls-hook-t0ken"
+	f := newFakeApp(t, 1400000952)
+	dir, cfg := configDir(t, f)
+	writeFile(t, cfg, "apps:\n"+appYAML("tls", f, keyFileRel, "webhook: {token: "+token+"}", "room-1"))
+	certFile, keyFile, pool := selfSignedCert(t, dir)
+	webConfig := filepath.Join(dir, "callback-web.yml")
+	writeFile(t, webConfig, fmt.Sprintf("tls_server_config:\n  cert_file: %s\n  key_file: %s\n", certFile, keyFile))
+	cbAddr := childproc.FreeAddr(t)
+	e := startExporter(t, "--config.file="+cfg, "--callback.listen-address="+cbAddr, "--callback.web.config.file="+webConfig)
+	e.scrape(t) // /metrics: plain HTTP
+
+	tlsClient := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	target := "https://" + cbAddr + "/callback"
+	url := tencenttest.CallbackURL(target, 1400000952, token, tencenttest.CallbackRoomInfoUpdated, time.Now())
+	resp, body, err := fetch(tlsClient, http.MethodPost, url, nil, strings.NewReader(`{"RoomInfo":{"RoomId":"room-1","RoomName":"over tls"}}`))
+	if err != nil || resp.StatusCode != http.StatusOK || !strings.Contains(body, `"ActionStatus":"OK"`) {
+		t.Fatalf("signed callback over TLS: %v, %v, %s", resp, err, body)
+	}
+	if _, m := e.scrape(t); !func() bool {
+		_, ok := m.get(t, "tencent_live_room_info", "room", "room-1", "name", "over tls")
+		return ok
+	}() {
+		t.Error("the info update over TLS did not change room_info")
+	}
+	if _, _, err := fetch(httpClient, http.MethodPost, strings.Replace(url, "https://", "http://", 1), nil, strings.NewReader(`{}`)); err == nil {
+		// exporter-toolkit answers plain HTTP on a TLS listener with a 400.
+		if resp, _, _ := fetch(httpClient, http.MethodPost, strings.Replace(url, "https://", "http://", 1), nil, strings.NewReader(`{}`)); resp != nil && resp.StatusCode == http.StatusOK {
+			t.Error("the TLS callback listener accepted a plain HTTP callback")
+		}
+	}
+	for _, path := range []string{"/metrics", "/config", "/"} {
+		if resp, _, err := fetch(tlsClient, http.MethodGet, "https://"+cbAddr+path, nil, nil); err != nil || resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s on the callback listener: %v, %v; want 404 (it serves the callback path only)", path, resp, err)
+		}
+	}
 }
