@@ -109,6 +109,7 @@ func TestBinaryWebhookRoomLifecycle(t *testing.T) {
 func TestBinaryWebhookTLS(t *testing.T) {
 	const token = "tls-hook-t0ken"
 	f := newFakeApp(t, 1400000952)
+	f.SetRoom("room-1", tencenttest.Room{MemberCount: 5})
 	dir, cfg := configDir(t, f)
 	writeFile(t, cfg, "apps:\n"+appYAML("tls", f, keyFileRel, "webhook: {token: "+token+"}", "room-1"))
 	certFile, keyFile, pool := selfSignedCert(t, dir)
