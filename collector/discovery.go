@@ -108,7 +108,7 @@ func (rt *appRuntime) applySweepLocked(res *sweepResult, now time.Time) {
 				// A configured room stays, but what the listing said of it
 				// goes unless get_room_info keeps it fresh.
 				r.discovered, r.missed = false, 0
-				if !roomCommandFills(rt.sched.enabled, sourceMeta) && r.meta != nil {
+				if !roomCommandFills(rt.sched.enabled, sourceMeta) && rt.webhook == nil && r.meta != nil {
 					r.meta = nil
 					rt.infoGen++
 					rt.buildRoomMetricsLocked(r)

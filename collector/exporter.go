@@ -297,6 +297,9 @@ func (rt *appRuntime) applyLocked(u *appUpdate, descs *roomDescs, labels [][]*dt
 	for src := range rt.sourceOn {
 		rt.sourceOn[src] = sourceEnabled(rt.sched.enabled, src)
 	}
+	if ac.Webhook != nil {
+		rt.sourceOn[sourceMeta] = true // created and info-updated events carry metadata
+	}
 	if ac.Discovery == nil {
 		rt.disc.listed, rt.disc.skipped, rt.disc.lastSweep = 0, 0, time.Time{}
 	}
@@ -339,7 +342,7 @@ func (rt *appRuntime) applyLocked(u *appUpdate, descs *roomDescs, labels [][]*dt
 				roomSources[src].drop(rt, r) // nothing refreshes it any more
 			}
 		}
-		if !r.discovered && !roomCommandFills(rt.sched.enabled, sourceMeta) {
+		if !r.discovered && !roomCommandFills(rt.sched.enabled, sourceMeta) && ac.Webhook == nil {
 			r.meta = nil // nothing says what it is any more
 		}
 		if r.meta != nil && r.meta.known {

@@ -104,6 +104,11 @@ func (rt *appRuntime) maxAges() (ages [numSources]time.Duration) {
 			}
 		}
 	}
+	if rt.webhook != nil && !roomCommandFills(rt.sched.enabled, sourceMeta) && !rt.sched.enabled[taskDiscovery] {
+		// Only events set the metadata, when it changes: it is the room's
+		// state until the next event, not a sample that ages.
+		ages[sourceMeta] = forever / 2
+	}
 	return ages
 }
 

@@ -45,7 +45,7 @@ const (
 type appView struct {
 	rt      *appRuntime
 	name    string
-	enabled [numTaskKinds]bool
+	sourceOn [numSources]bool // the sources some enabled command (or the webhook) fills
 	*sortedRooms
 }
 
@@ -154,7 +154,7 @@ func (rt *appRuntime) view() appView {
 		rt.sorted = &sortedRooms{rooms: slices.Clone(old.rooms), ordered: old.ordered} // views may hold old
 		rt.sortInfoLocked()
 	}
-	return appView{rt: rt, name: rt.name, enabled: rt.sched.enabled, sortedRooms: rt.sorted}
+	return appView{rt: rt, name: rt.name, sourceOn: rt.sourceOn, sortedRooms: rt.sorted}
 }
 
 // sortInfoLocked orders rt.sorted's rooms by their current room_info
@@ -366,7 +366,7 @@ func (v *View) roomFamilies(arena *seriesArena) ([]familySeries, error) {
 				continue
 			}
 			for _, a := range v.apps {
-				if !sourceEnabled(a.enabled, srcIndex) {
+				if !a.sourceOn[srcIndex] {
 					continue // no room of the app has this source: do not read them all to find out
 				}
 				for i := range a.rooms {
