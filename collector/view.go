@@ -43,8 +43,8 @@ const (
 // appView is one runtime's part of a scrape: the rooms it had when the
 // scrape began, in label order.
 type appView struct {
-	rt      *appRuntime
-	name    string
+	rt       *appRuntime
+	name     string
 	sourceOn [numSources]bool // the sources some enabled command (or the webhook) fills
 	*sortedRooms
 }
