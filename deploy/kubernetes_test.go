@@ -682,3 +682,64 @@ func TestPrometheusRule(t *testing.T) {
 		t.Errorf("%s: %d groups, %d rules; want the examples' %d groups", ruleFile, len(rule.Spec.Groups), names, len(groups))
 	}
 }
+
+// TestWebhookComponent: the receiver is off in the overlays; the webhook
+// component adds it to the workload (flag and port), a Service of its own
+// and an Ingress that routes the callback path alone to it.
+func TestWebhookComponent(t *testing.T) {
+	for _, overlay := range []string{"single", "shards"} {
+		for _, a := range podArgs(render(t, overlay)) {
+			if strings.HasPrefix(a, "--callback.") {
+				t.Errorf("%s runs the receiver (%s); it is off by default", overlay, a)
+			}
+		}
+	}
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	resMap, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(manifestDir, "single-webhook"))
+	if err != nil {
+		t.Fatalf("kustomize build single-webhook: %v", err)
+	}
+	out, err := resMap.AsYaml()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r rendered
+	for _, obj := range decodeAll(t, "single-webhook (rendered)", out) {
+		r.sort(t, "single-webhook", obj)
+	}
+	if len(r.deployments) != 1 || len(r.services) != 2 || len(r.ingresses) != 1 {
+		t.Fatalf("single-webhook renders %d Deployments, %d Services, %d Ingresses; want 1, 2, 1", len(r.deployments), len(r.services), len(r.ingresses))
+	}
+	c := r.deployments[0].Spec.Template.Spec.Containers[0]
+	if !slices.Contains(c.Args, "--callback.listen-address=:9865") || !slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == "callback" && p.ContainerPort == 9865 }) {
+		t.Errorf("the workload lacks the receiver: args %v, ports %v", c.Args, c.Ports)
+	}
+	ing := r.ingresses[0]
+	if len(ing.Spec.TLS) == 0 || len(ing.Spec.Rules) != 1 || len(ing.Spec.Rules[0].HTTP.Paths) != 1 {
+		t.Fatalf("Ingress %+v; want TLS and one path", ing.Spec)
+	}
+	p := ing.Spec.Rules[0].HTTP.Paths[0]
+	if p.Path != "/callback" || p.Backend.Service.Port.Name != "callback" {
+		t.Errorf("Ingress routes %s to %+v; want /callback to the callback port only", p.Path, p.Backend.Service)
+	}
+	var svc *corev1.Service
+	for _, s := range r.services {
+		if s.Name == p.Backend.Service.Name {
+			svc = s
+		}
+	}
+	if svc == nil || len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Port != 9865 {
+		t.Errorf("the Ingress' Service %v must expose the callback port alone", svc)
+	}
+}
+
+// podArgs are the exporter container's arguments of an overlay's workload.
+func podArgs(r rendered) []string {
+	var pod corev1.PodTemplateSpec
+	if len(r.deployments) > 0 {
+		pod = r.deployments[0].Spec.Template
+	} else {
+		pod = r.statefulSets[0].Spec.Template
+	}
+	return pod.Spec.Containers[0].Args
+}
