@@ -15,7 +15,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,6 +25,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/tencent-live-exporter/tencent_live_exporter/internal/procstat"
 	"github.com/tencent-live-exporter/tencent_live_exporter/tencent/tencenttest"
 )
 
@@ -79,12 +79,10 @@ func run(exporterBin string, apps, rooms int, window time.Duration) (result, err
 	if err := os.WriteFile(cfgPath, []byte(cfg.String()), 0o600); err != nil {
 		return result{}, err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := procstat.FreeAddr()
 	if err != nil {
 		return result{}, err
 	}
-	addr := l.Addr().String()
-	l.Close()
 	cmd := exec.Command(exporterBin, "--config.file="+cfgPath, "--web.listen-address="+addr, "--log.level=warn")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -104,7 +102,7 @@ func run(exporterBin string, apps, rooms int, window time.Duration) (result, err
 		time.Sleep(time.Second)
 	}
 	calls0 := callsOf(fakes)
-	cpu0 := cpuSeconds(cmd.Process.Pid)
+	cpu0 := procstat.CPUSeconds(cmd.Process.Pid)
 	start := time.Now()
 	var lat []time.Duration
 	for time.Since(start) < window {
@@ -117,8 +115,8 @@ func run(exporterBin string, apps, rooms int, window time.Duration) (result, err
 	elapsed := time.Since(start).Seconds()
 	slices.Sort(lat)
 	return result{
-		rss:   rssMiB(cmd.Process.Pid),
-		cpu:   (cpuSeconds(cmd.Process.Pid) - cpu0) / elapsed,
+		rss:   rssOf(cmd.Process.Pid),
+		cpu:   (procstat.CPUSeconds(cmd.Process.Pid) - cpu0) / elapsed,
 		calls: float64(callsOf(fakes)-calls0) / elapsed,
 		p50:   lat[len(lat)/2].Round(time.Millisecond),
 		p99:   lat[len(lat)*99/100].Round(time.Millisecond),
@@ -144,29 +142,8 @@ func callsOf(fakes []*tencenttest.Server) int {
 	return n
 }
 
-// cpuSeconds is a process' user and system CPU time.
-func cpuSeconds(pid int) float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// Fields after the command name, which is in parentheses.
-	fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+2:]))
-	utime, _ := strconv.ParseFloat(fields[11], 64)
-	stime, _ := strconv.ParseFloat(fields[12], 64)
-	return (utime + stime) / 100 // USER_HZ
-}
-
-func rssMiB(pid int) float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for line := range strings.SplitSeq(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
-			return kb / 1024
-		}
-	}
-	return 0
+// rssOf is a process' resident memory in MiB.
+func rssOf(pid int) float64 {
+	rss, _ := procstat.Memory(pid)
+	return rss
 }

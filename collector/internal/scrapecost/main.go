@@ -14,12 +14,10 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -30,6 +28,7 @@ import (
 	"time"
 
 	"github.com/tencent-live-exporter/tencent_live_exporter/collector/internal/floor"
+	"github.com/tencent-live-exporter/tencent_live_exporter/internal/procstat"
 	"github.com/tencent-live-exporter/tencent_live_exporter/tencent/tencenttest"
 )
 
@@ -157,9 +156,9 @@ func run(exporterBin, floorBin string, rounds int, all bool) error {
 	}
 	w.Flush()
 	fmt.Println("resident memory after the run, MiB (peak):")
-	re, he := memory(exporter.Process.Pid)
+	re, he := procstat.Memory(exporter.Process.Pid)
 	for _, t := range targets {
-		r, h := memory(t.proc.Process.Pid)
+		r, h := procstat.Memory(t.proc.Process.Pid)
 		fmt.Printf("  %-8s %6.1f (%.1f)  exporter/%s %.2fx (peak %.2fx)\n", t.name, r, h, t.name, re/r, he/h)
 	}
 	return nil
@@ -183,12 +182,11 @@ func startFloor(bin, addr, exposition string, args ...string) (*exec.Cmd, error)
 }
 
 func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := procstat.FreeAddr()
 	if err != nil {
 		panic(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }
 
 func start(bin string, args ...string) (*exec.Cmd, error) {
@@ -240,24 +238,4 @@ func median(d []time.Duration) time.Duration {
 	s := slices.Clone(d)
 	slices.Sort(s)
 	return s[len(s)/2]
-}
-
-// memory returns VmRSS and VmHWM of a process in MiB.
-func memory(pid int) (rss, peak float64) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var kb float64
-		if _, err := fmt.Sscanf(sc.Text(), "VmRSS: %f kB", &kb); err == nil {
-			rss = kb / 1024
-		}
-		if _, err := fmt.Sscanf(sc.Text(), "VmHWM: %f kB", &kb); err == nil {
-			peak = kb / 1024
-		}
-	}
-	return rss, peak
 }

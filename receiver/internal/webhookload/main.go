@@ -16,7 +16,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -31,6 +30,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/tencent-live-exporter/tencent_live_exporter/internal/procstat"
 	"github.com/tencent-live-exporter/tencent_live_exporter/tencent/tencenttest"
 )
 
@@ -50,15 +50,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "webhookload:", err)
 		os.Exit(1)
 	}
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
 
 func run(exporterBin string, events, conns int) error {
@@ -81,11 +72,11 @@ func run(exporterBin string, events, conns int) error {
 	if err := os.WriteFile(cfgPath, []byte(cfg.String()), 0o600); err != nil {
 		return err
 	}
-	webAddr, err := freeAddr()
+	webAddr, err := procstat.FreeAddr()
 	if err != nil {
 		return err
 	}
-	cbAddr, err := freeAddr()
+	cbAddr, err := procstat.FreeAddr()
 	if err != nil {
 		return err
 	}
@@ -107,7 +98,7 @@ func run(exporterBin string, events, conns int) error {
 		time.Sleep(200 * time.Millisecond)
 	}
 	idle := scrapeLatencies(metricsURL, 20, nil)
-	rss0 := rss(cmd.Process.Pid)
+	rss0 := rssOf(cmd.Process.Pid)
 	fmt.Printf("exporter ready: %d rooms, RSS %.1f MiB, idle scrape p50 %s\n", rooms, rss0, quantile(idle, 0.5))
 
 	var (
@@ -164,7 +155,7 @@ loop:
 			break loop
 		case <-tick.C:
 			if a := accepted.Load(); a >= next {
-				rssAt = append(rssAt, fmt.Sprintf("%dk: %.1f MiB", a/1000, rss(cmd.Process.Pid)))
+				rssAt = append(rssAt, fmt.Sprintf("%dk: %.1f MiB", a/1000, rssOf(cmd.Process.Pid)))
 				next += 100_000
 			}
 		}
@@ -173,7 +164,7 @@ loop:
 	elapsed := time.Since(start)
 	close(stopScrapes)
 	<-scrapeDone
-	rssEnd := rss(cmd.Process.Pid)
+	rssEnd := rssOf(cmd.Process.Pid)
 
 	body, err := get(metricsURL)
 	if err != nil {
@@ -227,21 +218,6 @@ func quantile(d []time.Duration, q float64) time.Duration {
 	return s[i].Round(10 * time.Microsecond)
 }
 
-// rss is a process' resident memory in MiB.
-func rss(pid int) float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for line := range strings.SplitSeq(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
-
 // histogramQuantile is the upper bound of the bucket holding quantile q
 // of a classic histogram in an exposition.
 func histogramQuantile(body []byte, name string, q float64) string {
@@ -258,4 +234,10 @@ func histogramQuantile(body []byte, name string, q float64) string {
 		}
 	}
 	return "+Inf"
+}
+
+// rssOf is a process' resident memory in MiB.
+func rssOf(pid int) float64 {
+	rss, _ := procstat.Memory(pid)
+	return rss
 }
