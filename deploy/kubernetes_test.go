@@ -178,6 +178,19 @@ func (r *rendered) sort(t *testing.T, where string, obj runtime.Object) {
 // apply -k runs) and decodes the result strictly.
 func render(t *testing.T, overlay string) rendered {
 	t.Helper()
+	r := renderObjects(t, overlay)
+	if len(r.configMaps) != 1 || len(r.secrets) != 0 || len(r.services) != 1 || len(r.serviceMonitors) != 1 || len(r.rules) != 1 ||
+		len(r.deployments)+len(r.statefulSets) != 1 {
+		t.Fatalf("%s renders %d ConfigMaps, %d Secrets, %d Services, %d Deployments, %d StatefulSets, %d ServiceMonitors, %d PrometheusRules; want one workload, one of each other and no Secret (the keys never come from a file of the repository)",
+			overlay, len(r.configMaps), len(r.secrets), len(r.services), len(r.deployments), len(r.statefulSets), len(r.serviceMonitors), len(r.rules))
+	}
+	return r
+}
+
+// renderObjects builds an overlay and decodes every object strictly, with
+// no expectation of what it holds.
+func renderObjects(t *testing.T, overlay string) rendered {
+	t.Helper()
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
 	resMap, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(manifestDir, overlay))
 	if err != nil {
@@ -190,11 +203,6 @@ func render(t *testing.T, overlay string) rendered {
 	var r rendered
 	for _, obj := range decodeAll(t, overlay+" (rendered)", out) {
 		r.sort(t, overlay, obj)
-	}
-	if len(r.configMaps) != 1 || len(r.secrets) != 0 || len(r.services) != 1 || len(r.serviceMonitors) != 1 || len(r.rules) != 1 ||
-		len(r.deployments)+len(r.statefulSets) != 1 {
-		t.Fatalf("%s renders %d ConfigMaps, %d Secrets, %d Services, %d Deployments, %d StatefulSets, %d ServiceMonitors, %d PrometheusRules; want one workload, one of each other and no Secret (the keys never come from a file of the repository)",
-			overlay, len(r.configMaps), len(r.secrets), len(r.services), len(r.deployments), len(r.statefulSets), len(r.serviceMonitors), len(r.rules))
 	}
 	return r
 }
@@ -694,19 +702,7 @@ func TestWebhookComponent(t *testing.T) {
 			}
 		}
 	}
-	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	resMap, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(manifestDir, "single-webhook"))
-	if err != nil {
-		t.Fatalf("kustomize build single-webhook: %v", err)
-	}
-	out, err := resMap.AsYaml()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r rendered
-	for _, obj := range decodeAll(t, "single-webhook (rendered)", out) {
-		r.sort(t, "single-webhook", obj)
-	}
+	r := renderObjects(t, "single-webhook")
 	if len(r.deployments) != 1 || len(r.services) != 2 || len(r.ingresses) != 1 {
 		t.Fatalf("single-webhook renders %d Deployments, %d Services, %d Ingresses; want 1, 2, 1", len(r.deployments), len(r.services), len(r.ingresses))
 	}

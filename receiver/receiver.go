@@ -185,11 +185,11 @@ func (rc *Receiver) handle(w http.ResponseWriter, r *http.Request) (app, command
 		return app, command, ResultMalformed, http.StatusBadRequest
 	}
 	if !wa.Owned {
-		if result := rc.forward(r, wa.Shard, body); result == ResultForwardFailed {
-			return app, command, result, http.StatusBadGateway
-		} else {
-			return app, command, result, http.StatusOK
+		result, status = rc.forward(r, wa.Shard, body), http.StatusOK
+		if result == ResultForwardFailed {
+			status = http.StatusBadGateway
 		}
+		return app, command, result, status
 	}
 	raw := firstOf(q["callbackcommand"], q["webhookcommand"])
 	ev, err := tencent.DecodeCallback(raw, body)

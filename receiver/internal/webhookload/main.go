@@ -230,7 +230,7 @@ func histogramQuantile(body []byte, name string, q float64) string {
 	total := float64(h.GetSampleCount())
 	for _, b := range h.GetBucket() {
 		if float64(b.GetCumulativeCount()) >= q*total {
-			return model.Duration(time.Duration(b.GetUpperBound() * float64(time.Second))).String()
+			return time.Duration(b.GetUpperBound() * float64(time.Second)).String()
 		}
 	}
 	return "+Inf"
