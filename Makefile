@@ -161,7 +161,7 @@ clean:
 # and throughput checks run only with -load (the race-enabled suite checks
 # only what holds whatever the machine's speed), and the scrape-cost
 # comparison with the floor.
-LOADTESTS := TestLoadReport|TestCeilingScaled|TestDiscoveryCeilingScaled|TestAllCommandsCeilingScaled|TestGateFallsBackAfterRateLimit
+LOADTESTS := TestLoadReport|TestCeilingScaled|TestDiscoveryCeilingScaled|TestAllCommandsCeilingScaled|TestAllCommandsWithSeatsCeilingScaled|TestGateFallsBackAfterRateLimit
 load:
 	$(GO) test -count=1 -run '^($(LOADTESTS))$$' -v -timeout 30m ./collector/ -load $(LOADFLAGS)
 

@@ -45,20 +45,8 @@ type WebhookApp struct {
 func (e *Exporter) WebhookApp(sdkAppID uint64) (WebhookApp, bool) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	for _, rt := range e.order {
-		rt.mu.Lock()
-		w, name := rt.webhook, rt.name
-		rt.mu.Unlock()
-		if rt.key.sdkAppID == sdkAppID && w != nil {
-			return WebhookApp{Name: name, Token: string(w.Token), AllowUnsigned: w.AllowUnsigned, Shard: e.opts.ShardIndex, Owned: true}, true
-		}
-	}
-	for _, o := range e.others {
-		if o.SDKAppID == sdkAppID && o.webhook != nil {
-			return WebhookApp{Name: o.Name, Token: string(o.webhook.Token), AllowUnsigned: o.webhook.AllowUnsigned, Shard: o.Shard}, true
-		}
-	}
-	return WebhookApp{}, false
+	route, ok := e.webhooks[sdkAppID]
+	return route.app, ok
 }
 
 // ApplyEvent applies a verified callback of the app with sdkAppID and says
@@ -68,22 +56,20 @@ func (e *Exporter) WebhookApp(sdkAppID uint64) (WebhookApp, bool) {
 func (e *Exporter) ApplyEvent(sdkAppID uint64, ev *tencent.Event, now time.Time) string {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	for _, rt := range e.order {
-		if rt.key.sdkAppID != sdkAppID {
-			continue
-		}
-		rt.mu.Lock()
-		if rt.retired || rt.webhook == nil {
-			rt.mu.Unlock()
-			continue
-		}
-		rt.lastEvent = now
-		result := rt.applyEventLocked(ev, now)
-		rt.mu.Unlock()
-		rt.signal() // rooms may be due now, or the sweeps' pace changed
-		return result
+	rt := e.webhooks[sdkAppID].rt
+	if rt == nil {
+		return EventIgnored // reloaded away (or to another shard) since the receiver looked it up
 	}
-	return EventIgnored // reloaded away since the receiver looked it up
+	rt.mu.Lock()
+	if rt.retired || rt.webhook == nil {
+		rt.mu.Unlock()
+		return EventIgnored
+	}
+	rt.lastEvent = now
+	result := rt.applyEventLocked(ev, now)
+	rt.mu.Unlock()
+	rt.signal() // rooms may be due now, or the sweeps' pace changed
+	return result
 }
 
 // applyEventLocked applies one event to the room registry.

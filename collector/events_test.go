@@ -139,3 +139,47 @@ func TestWebhookEventsOwnRooms(t *testing.T) {
 		t.Errorf("member_events_total = %v; want 3", got)
 	}
 }
+
+// A reload decides where callbacks go: a token change is used at once, an
+// app whose webhook block is removed is no longer found and its events
+// change nothing, one put back is found again.
+func TestWebhookAppFollowsReloads(t *testing.T) {
+	srv := newFake(t, 0)
+	srv.SetRoom("live-1", tencenttest.Room{MemberCount: 1})
+	with := func(token string) *Config {
+		return mustDecode(t, appYAML("app", srv.URL, testKey, "refresh_interval: 1h\nwebhook: {token: "+token+"}", "live-1"))
+	}
+	enter := &tencent.Event{Command: tencent.CallbackMemberStateChanged, RoomID: "live-1", MemberEvent: "Online", MemberCause: "Enter", Members: 1}
+	e, err := New(with("first"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	if w, ok := e.WebhookApp(testSDKAppID); !ok || w.Token != "first" || !w.Owned || w.Name != "app" {
+		t.Fatalf("WebhookApp = %+v, %v; want app's, token first, owned", w, ok)
+	}
+	if _, ok := e.WebhookApp(testSDKAppID + 1); ok {
+		t.Error("WebhookApp found an SDKAppID that is not configured")
+	}
+	if err := e.ApplyConfig(with("second")); err != nil {
+		t.Fatal(err)
+	}
+	if w, _ := e.WebhookApp(testSDKAppID); w.Token != "second" {
+		t.Errorf("token after the reload = %q; want second", w.Token)
+	}
+	if err := e.ApplyConfig(mustDecode(t, appYAML("app", srv.URL, testKey, "refresh_interval: 1h", "live-1"))); err != nil {
+		t.Fatal(err)
+	}
+	if w, ok := e.WebhookApp(testSDKAppID); ok {
+		t.Errorf("WebhookApp = %+v after the webhook block was removed; want none", w)
+	}
+	if got := e.ApplyEvent(testSDKAppID, enter, time.Now()); got != EventIgnored {
+		t.Errorf("an event for an app without a webhook block: %q; want %q", got, EventIgnored)
+	}
+	if err := e.ApplyConfig(with("third")); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.ApplyEvent(testSDKAppID, enter, time.Now()); got != EventOK {
+		t.Errorf("an event once the block is back: %q; want %q", got, EventOK)
+	}
+}

@@ -62,9 +62,17 @@ type Exporter struct {
 	closed   bool
 	cfg      *Config
 	runtimes map[runtimeKey]*appRuntime
-	order    []*appRuntime        // configuration order
-	others   []OtherApp           // apps other shards own, in configuration order
-	gates    map[uint64]*appGates // by SDKAppID: the quota is per app and outlives runtimes
+	order    []*appRuntime           // configuration order
+	others   []OtherApp              // apps other shards own, in configuration order
+	gates    map[uint64]*appGates    // by SDKAppID: the quota is per app and outlives runtimes
+	webhooks map[uint64]webhookRoute // by SDKAppID: the apps with a webhook block
+}
+
+// webhookRoute is where a callback of one app goes: its settings, and its
+// runtime when this shard owns it.
+type webhookRoute struct {
+	app WebhookApp
+	rt  *appRuntime // nil: another shard owns the app
 }
 
 var _ prometheus.Collector = (*Exporter)(nil)
@@ -219,7 +227,19 @@ func (e *Exporter) ApplyConfig(cfg *Config) error {
 	for _, rt := range retired {
 		e.retiring.Go(rt.wait)
 	}
-	e.cfg, e.runtimes, e.order, e.others, e.gates = cfg, runtimes, order, others, gates
+	webhooks := map[uint64]webhookRoute{}
+	for _, u := range updates {
+		if w := u.ac.Webhook; w != nil {
+			webhooks[u.ac.SDKAppID] = webhookRoute{rt: u.rt,
+				app: WebhookApp{Name: u.ac.Name, Token: string(w.Token), AllowUnsigned: w.AllowUnsigned, Shard: e.opts.ShardIndex, Owned: true}}
+		}
+	}
+	for _, o := range others {
+		if w := o.webhook; w != nil {
+			webhooks[o.SDKAppID] = webhookRoute{app: WebhookApp{Name: o.Name, Token: string(w.Token), AllowUnsigned: w.AllowUnsigned, Shard: o.Shard}}
+		}
+	}
+	e.cfg, e.runtimes, e.order, e.others, e.gates, e.webhooks = cfg, runtimes, order, others, gates, webhooks
 	for _, ac := range cfg.Apps {
 		if ac.Webhook != nil && ac.Webhook.AllowUnsigned {
 			e.logger.Warn("Webhook callbacks of this app are accepted unsigned: anybody who can reach the receiver can change its rooms; set a token", "app", ac.Name)
