@@ -163,7 +163,7 @@ clean:
 # comparison with the floor.
 LOADTESTS := TestLoadReport|TestCeilingScaled|TestDiscoveryCeilingScaled|TestAllCommandsCeilingScaled|TestAllCommandsWithSeatsCeilingScaled|TestGateFallsBackAfterRateLimit
 load:
-	$(GO) test -count=1 -run '^($(LOADTESTS))$$' -v -timeout 30m ./collector/ -load $(LOADFLAGS)
+	$(GO) test -count=1 -run '^($(LOADTESTS))$$' -v -timeout 3h ./collector/ -load $(LOADFLAGS)
 
 scrapecost:
 	$(GO) build -o .build/tencent_live_exporter .
