@@ -11,8 +11,9 @@ import (
 
 // What users do next with an optional room command, for each of them:
 // it breaks and its values stop being served once too old while members
-// carry on; it recovers; a reload lowers its max_qps; a reload turns it
-// off and its series go at once, with no call after.
+// carry on; it recovers; its own 60007 slows it alone; a reload lowers its
+// max_qps; a reload turns it off and its series go at once, with no call
+// after.
 func TestOptionalCommandLifecycle(t *testing.T) {
 	for _, tc := range []struct {
 		command string
@@ -65,6 +66,17 @@ func TestOptionalCommandLifecycle(t *testing.T) {
 					scrape(t, e, time.Second)
 					return served()
 				})
+
+				// Its own frequency limit (60007) slows it alone.
+				srv.FailNextCommand(tc.command, "r", 60007, 1)
+				eventually(t, 10*time.Second, tc.command+" slowed by a 60007", func() bool {
+					scrape(t, e, time.Second)
+					return appValue(t, e, "tencent_live_app_limiter_qps", `command="`+tc.command+`"`) < appValue(t, e, "tencent_live_app_max_qps", `command="`+tc.command+`"`)
+				})
+				members := `command="get_member_list"`
+				if got, limit := appValue(t, e, "tencent_live_app_limiter_qps", members), appValue(t, e, "tencent_live_app_max_qps", members); got != limit {
+					t.Errorf("limiter_qps{get_member_list} = %v after a 60007 of %s; want its max_qps %v", got, tc.command, limit)
+				}
 
 				// A reload lowers its max_qps: the gate follows at once.
 				if err := e.ApplyConfig(mustDecode(t, appYAML("app", srv.URL, testKey, base+tc.lowered, "r"))); err != nil {
