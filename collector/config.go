@@ -749,6 +749,11 @@ func decodeFields(node *yaml.Node, out any, what, context string) error {
 	for i := 0; i+1 < len(node.Content); i += 2 {
 		key, value := node.Content[i], node.Content[i+1]
 		idx := fields[key.Value]
+		if t := v.Field(idx).Type(); value.ShortTag() == "!!null" && t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct {
+			// yaml.v3 leaves the block nil, which turns it off: surely not
+			// what a key written without a value meant.
+			return &positionError{line: key.Line, err: fmt.Errorf("%s%s: empty block; write `%s: {}` for its defaults, or remove the key to leave it off", context, key.Value, key.Value)}
+		}
 		if value.Kind == yaml.SequenceNode {
 			for j, item := range value.Content {
 				if item.ShortTag() == "!!null" { // yaml.v3 would drop it silently
@@ -784,6 +789,8 @@ var blocks = []struct {
 	{"discovery", reflect.TypeFor[DiscoveryConfig]()},
 	{"room_info", reflect.TypeFor[RoomInfoConfig]()},
 	{"room_stats", reflect.TypeFor[RoomStatsConfig]()},
+	{"room_seats", reflect.TypeFor[RoomSeatsConfig]()},
+	{"webhook", reflect.TypeFor[WebhookConfig]()},
 }
 
 // misplacedHint says, for a key unknown in block what that is a key of

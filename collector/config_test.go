@@ -474,6 +474,16 @@ func TestLoadInvalid(t *testing.T) {
 			names: []string{"webhook", "token_file", "line 7"},
 		},
 		{
+			file:  "room_seats_empty.yml",
+			want:  "config testdata/config/room_seats_empty.yml: line 6: room_seats: empty block; write `room_seats: {}` for its defaults, or remove the key to leave it off",
+			names: []string{"room_seats", "line 6", "{}"},
+		},
+		{
+			file:  "webhook_key_in_app.yml",
+			want:  `config testdata/config/webhook_key_in_app.yml: line 8: unknown key "token_file" in app (token_file is a key of webhook: check its indentation)`,
+			names: []string{"token_file", "line 8", "webhook"},
+		},
+		{
 			file:  "room_seats_interval_short.yml",
 			want:  `config testdata/config/room_seats_interval_short.yml: line 7: room_seats: interval must be at least 1s, got 500ms`,
 			names: []string{"room_seats", "interval", "line 7"},
@@ -530,7 +540,7 @@ func TestLoadInvalid(t *testing.T) {
 		},
 		{
 			file:  "discovery_key_in_app.yml",
-			want:  `config testdata/config/discovery_key_in_app.yml: line 8: unknown key "interval" in app (interval is a key of discovery, room_info and room_stats: check its indentation)`,
+			want:  `config testdata/config/discovery_key_in_app.yml: line 8: unknown key "interval" in app (interval is a key of discovery, room_info, room_stats and room_seats: check its indentation)`,
 			names: []string{"interval", "line 8", "discovery"},
 		},
 		{
