@@ -778,19 +778,25 @@ func decodeFields(node *yaml.Node, out any, what, context string) error {
 }
 
 // blocks are the mappings of a configuration, by the name decodeFields
-// gives them in messages, for misplacedHint.
-var blocks = []struct {
+// gives them in messages, for misplacedHint: the top level, an app, a
+// room, and every block of an app (a pointer to a struct), in the order
+// of AppConfig's fields.
+var blocks = func() []block {
+	b := []block{{"top level", reflect.TypeFor[Config]()}, {"app", reflect.TypeFor[AppConfig]()}, {"room", reflect.TypeFor[RoomConfig]()}}
+	app := reflect.TypeFor[AppConfig]()
+	for i := range app.NumField() {
+		if f := app.Field(i); f.Type.Kind() == reflect.Pointer && f.Type.Elem().Kind() == reflect.Struct {
+			tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			b = append(b, block{tag, f.Type.Elem()})
+		}
+	}
+	return b
+}()
+
+// block is a mapping of the configuration and the type it decodes into.
+type block struct {
 	name string
 	typ  reflect.Type
-}{
-	{"top level", reflect.TypeFor[Config]()},
-	{"app", reflect.TypeFor[AppConfig]()},
-	{"room", reflect.TypeFor[RoomConfig]()},
-	{"discovery", reflect.TypeFor[DiscoveryConfig]()},
-	{"room_info", reflect.TypeFor[RoomInfoConfig]()},
-	{"room_stats", reflect.TypeFor[RoomStatsConfig]()},
-	{"room_seats", reflect.TypeFor[RoomSeatsConfig]()},
-	{"webhook", reflect.TypeFor[WebhookConfig]()},
 }
 
 // misplacedHint says, for a key unknown in block what that is a key of
