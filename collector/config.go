@@ -36,9 +36,8 @@ const (
 	// UpstreamQPSLimit is get_member_list's documented limit per app.
 	UpstreamQPSLimit = 200.0
 	// MaxQPSTotalLimit bounds max_qps_total: the documented limits of the
-	// service's commands added up (get_member_list 200, get_room_info 200,
-	// get_room_stats 100, get_room_list 10) and get_seat_list (200).
-	MaxQPSTotalLimit = 710.0
+	// commands added up (710).
+	MaxQPSTotalLimit = UpstreamQPSLimit + RoomListQPSLimit + RoomInfoQPSLimit + RoomStatsQPSLimit + RoomSeatsQPSLimit
 	// MaxConcurrencyLimit bounds max_concurrency: far above any need.
 	MaxConcurrencyLimit = 1000
 	// latencyAllowance sizes the default concurrency: enough requests in
