@@ -3,6 +3,7 @@ package collector
 import (
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -102,4 +103,34 @@ func TestRoomSeatsFailures(t *testing.T) {
 	if got := appValue(t, e, "tencent_live_app_up"); got != 1 {
 		t.Errorf("app_up = %v while only get_seat_list is denied; want 1", got)
 	}
+}
+
+// Discovered rooms have seats too, with only app and room labels, and
+// owner_on_seat from the listing's Owner_Account without room_info.
+func TestDiscoveredRoomSeats(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newPipeFake(t, 0)
+		srv.SetRoom("onstage", tencenttest.Room{MemberCount: 30, Owner: "amy", ViewCount: 2, Seats: []tencenttest.Seat{{}, {Account: "amy"}}})
+		srv.SetRoom("offstage", tencenttest.Room{MemberCount: 20, Owner: "ben", ViewCount: 1, Seats: []tencenttest.Seat{{Account: "guest"}, {}}})
+		e := newExporter(t, Options{}, discoveryYAML(srv.URL, "refresh_interval: 200ms\ndiscovery: {interval: 1s}\nroom_seats: {interval: 1s}"))
+		eventually(t, 10*time.Second, "seats of both discovered rooms", func() bool {
+			scrape(t, e, time.Second)
+			return testutil.CollectAndCount(e, "tencent_live_room_owner_on_seat") == 2
+		})
+		want := `# HELP tencent_live_room_owner_on_seat Whether the room's owner (Owner_Account from the listing or get_room_info) sits on any seat (get_seat_list): 1 or 0; absent while the owner is unknown. Up to room_seats.interval old.
+# TYPE tencent_live_room_owner_on_seat gauge
+tencent_live_room_owner_on_seat{app="app",room="offstage"} 0
+tencent_live_room_owner_on_seat{app="app",room="onstage"} 1
+# HELP tencent_live_room_seats_taken Seats of the room with someone on them (get_seat_list). Up to room_seats.interval old.
+# TYPE tencent_live_room_seats_taken gauge
+tencent_live_room_seats_taken{app="app",room="offstage"} 1
+tencent_live_room_seats_taken{app="app",room="onstage"} 1
+`
+		if err := testutil.CollectAndCompare(e, strings.NewReader(want), "tencent_live_room_owner_on_seat", "tencent_live_room_seats_taken"); err != nil {
+			t.Error(err)
+		}
+		if n := srv.Stats().CallsByCommand[tencent.CommandGetRoomInfo]; n != 0 {
+			t.Errorf("%d get_room_info calls without room_info; want none", n)
+		}
+	})
 }
