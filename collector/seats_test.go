@@ -134,3 +134,26 @@ tencent_live_room_seats_taken{app="app",room="onstage"} 1
 		}
 	})
 }
+
+// A room that ends (get_member_list answers 100004) takes its seat series
+// with it at once, before they would expire.
+func TestEndedRoomDropsSeats(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newPipeFake(t, 0)
+		srv.SetRoom("r", tencenttest.Room{MemberCount: 5, Seats: []tencenttest.Seat{{Account: "host"}}})
+		e := newExporter(t, Options{}, appYAML("app", srv.URL, testKey, "refresh_interval: 200ms\nroom_seats: {interval: 1h}", "r"))
+		eventually(t, 5*time.Second, "seats served", func() bool {
+			scrape(t, e, time.Second)
+			return testutil.CollectAndCount(e, seatFamilyNames...) == 3 // no owner known: no owner_on_seat
+		})
+		srv.DeleteRoom("r")
+		eventually(t, 5*time.Second, "the room ended", func() bool {
+			scrape(t, e, time.Second)
+			v, ok := roomValue(t, e, "tencent_live_room_exists", "r")
+			return ok && v == 0
+		})
+		if n := testutil.CollectAndCount(e, seatFamilyNames...); n != 0 {
+			t.Errorf("%d seat series of a room that ended; want none", n)
+		}
+	})
+}
