@@ -254,3 +254,37 @@ func BenchmarkColdRefresh1000Rooms(b *testing.B) {
 	b.ReportMetric(float64(calls)/elapsed.Seconds(), "calls/s")
 	b.ReportMetric(100*float64(calls)/elapsed.Seconds()/200, "%ofmax_qps")
 }
+
+// BenchmarkWebhookEvent is what one verified callback costs the exporter:
+// finding its app (WebhookApp) and applying a member event (ApplyEvent),
+// for the last of 200 apps with a webhook block.
+func BenchmarkWebhookEvent(b *testing.B) {
+	const apps = 200
+	var y strings.Builder
+	y.WriteString("apps:\n")
+	for a := range apps {
+		fmt.Fprintf(&y, "  - name: %s\n    sdkappid: %d\n    endpoint: http://127.0.0.1:1\n    identifier: admin\n    secret_key: k\n    webhook: {token: t}\n    rooms:\n      - id: r\n",
+			floor.AppName(a), 1400000000+a)
+	}
+	cfg, err := Decode(strings.NewReader(y.String()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := New(cfg, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(e.Close)
+	last := uint64(1400000000 + apps - 1)
+	ev := &tencent.Event{Command: tencent.CallbackMemberStateChanged, RoomID: "r", MemberEvent: "Online", MemberCause: "Enter", Members: 1}
+	now := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := e.WebhookApp(last); !ok {
+			b.Fatal("app not found")
+		}
+		if got := e.ApplyEvent(last, ev, now); got != EventOK {
+			b.Fatalf("ApplyEvent = %q", got)
+		}
+	}
+}
