@@ -7,7 +7,9 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/tencent-live-exporter/tencent_live_exporter/tencent"
 	"github.com/tencent-live-exporter/tencent_live_exporter/tencent/tencenttest"
@@ -17,14 +19,38 @@ import (
 // problem the command, an app problem the app; and of the discovered room
 // set's ranking.
 
-// roomValue is the value of family name for room, and whether it is served.
+// roomValue is the value of family name for room, and whether it is
+// served, from one collection: the exporter may drop the series between
+// two.
 func roomValue(t *testing.T, e *Exporter, name, room string) (float64, bool) {
 	t.Helper()
-	c := metricByRoom(t, e, name, room)
-	if testutil.CollectAndCount(c) == 0 {
-		return 0, false
+	ch := make(chan prometheus.Metric, 16)
+	go func() { metricByRoom(t, e, name, room).Collect(ch); close(ch) }()
+	var got []prometheus.Metric
+	for m := range ch {
+		got = append(got, m)
 	}
-	return testutil.ToFloat64(c), true
+	switch len(got) {
+	case 0:
+		return 0, false
+	case 1:
+	default:
+		t.Fatalf("%d series of %s for room %s; want at most 1", len(got), name, room)
+	}
+	var pb dto.Metric
+	if err := got[0].Write(&pb); err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case pb.Gauge != nil:
+		return pb.Gauge.GetValue(), true
+	case pb.Counter != nil:
+		return pb.Counter.GetValue(), true
+	case pb.Untyped != nil:
+		return pb.Untyped.GetValue(), true
+	}
+	t.Fatalf("%s for room %s is neither a gauge nor a counter", name, room)
+	return 0, false
 }
 
 // appValue is the value of an app-level gauge of app "app".
