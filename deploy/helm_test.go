@@ -307,28 +307,7 @@ func TestHelmSharded(t *testing.T) {
 	if s.Spec.Replicas == nil || float64(*s.Spec.Replicas) != count {
 		t.Errorf("StatefulSet replicas %v; want shards.count %v", s.Spec.Replicas, count)
 	}
-	env := map[string]corev1.EnvVar{}
-	for _, e := range c.Env {
-		env[e.Name] = e
-	}
-	if got := env["SHARD_COUNT"].Value; got != strings.TrimSpace(mustJSON(t, count)) {
-		t.Errorf("SHARD_COUNT = %q; want %v, shards.count", got, count)
-	}
-	if ref := env["SHARD_INDEX"].ValueFrom; ref == nil || ref.FieldRef == nil || ref.FieldRef.FieldPath != "metadata.labels['apps.kubernetes.io/pod-index']" {
-		t.Errorf("SHARD_INDEX = %+v; want the pod's apps.kubernetes.io/pod-index label", env["SHARD_INDEX"])
-	}
-	for _, want := range []string{"--shard.index=$(SHARD_INDEX)", "--shard.count=$(SHARD_COUNT)"} {
-		if !slices.Contains(c.Args, want) {
-			t.Errorf("args %q lack %s", c.Args, want)
-		}
-	}
-	svc := r.services[0]
-	if s.Spec.ServiceName != svc.Name || svc.Spec.ClusterIP != corev1.ClusterIPNone {
-		t.Errorf("StatefulSet serviceName %q, Service %s clusterIP %q; want its headless governing Service", s.Spec.ServiceName, svc.Name, svc.Spec.ClusterIP)
-	}
-	if s.Spec.PodManagementPolicy != appsv1.ParallelPodManagement {
-		t.Errorf("podManagementPolicy %q; want Parallel: shards do not wait for each other", s.Spec.PodManagementPolicy)
-	}
+	checkShardWiring(t, r, s, c, int64(count))
 	checkSelects(t, s.Spec.Selector.MatchLabels, s.Spec.Template)
 }
 

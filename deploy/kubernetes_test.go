@@ -551,6 +551,14 @@ func TestShards(t *testing.T) {
 	if count < 2 || s.Spec.Replicas == nil || int64(*s.Spec.Replicas) != count {
 		t.Errorf("StatefulSet replicas %v; want the kustomization's count %d (at least 2)", s.Spec.Replicas, count)
 	}
+	checkShardWiring(t, r, s, c, count)
+}
+
+// checkShardWiring checks what makes the pods of a StatefulSet shards of
+// count: each pod's index and the count reach the exporter's flags, a
+// headless governing Service, pods started in parallel.
+func checkShardWiring(t *testing.T, r rendered, s *appsv1.StatefulSet, c corev1.Container, count int64) {
+	t.Helper()
 	env := map[string]corev1.EnvVar{}
 	for _, e := range c.Env {
 		env[e.Name] = e
