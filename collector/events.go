@@ -61,7 +61,7 @@ func (e *Exporter) ApplyEvent(sdkAppID uint64, ev *tencent.Event, now time.Time)
 		return EventIgnored // reloaded away (or to another shard) since the receiver looked it up
 	}
 	rt.mu.Lock()
-	if rt.retired || rt.webhook == nil {
+	if rt.retired { // closed since the reload that made the route
 		rt.mu.Unlock()
 		return EventIgnored
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/tencent-live-exporter/tencent_live_exporter/tencent"
 	"github.com/tencent-live-exporter/tencent_live_exporter/tencent/tencenttest"
@@ -30,27 +29,15 @@ func roomValue(t *testing.T, e *Exporter, name, room string) (float64, bool) {
 	for m := range ch {
 		got = append(got, m)
 	}
-	switch len(got) {
-	case 0:
+	if len(got) == 0 {
 		return 0, false
-	case 1:
-	default:
-		t.Fatalf("%d series of %s for room %s; want at most 1", len(got), name, room)
 	}
-	var pb dto.Metric
-	if err := got[0].Write(&pb); err != nil {
-		t.Fatal(err)
-	}
-	switch {
-	case pb.Gauge != nil:
-		return pb.Gauge.GetValue(), true
-	case pb.Counter != nil:
-		return pb.Counter.GetValue(), true
-	case pb.Untyped != nil:
-		return pb.Untyped.GetValue(), true
-	}
-	t.Fatalf("%s for room %s is neither a gauge nor a counter", name, room)
-	return 0, false
+	// ToFloat64 of what was collected, and it alone.
+	return testutil.ToFloat64(collectorFunc(func(ch chan<- prometheus.Metric) {
+		for _, m := range got {
+			ch <- m
+		}
+	})), true
 }
 
 // appValue is the value of an app-level gauge of app "app".
