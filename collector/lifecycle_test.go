@@ -31,6 +31,7 @@ func TestOptionalCommandLifecycle(t *testing.T) {
 				srv.SetRoom("r", tencenttest.Room{MemberCount: 42, Name: "r", Owner: "host", MaxMemberCount: 500,
 					Stats: tencenttest.RoomCounters{TotalMsgCount: 7}, Seats: []tencenttest.Seat{{Account: "host"}, {}}})
 				base := "refresh_interval: 200ms\n"
+				command := `command="` + tc.command + `"`
 				e := newExporter(t, Options{}, appYAML("app", srv.URL, testKey, base+tc.block, "r"))
 				served := func() bool {
 					_, ok := roomValue(t, e, tc.family, "r")
@@ -71,7 +72,7 @@ func TestOptionalCommandLifecycle(t *testing.T) {
 				srv.FailNextCommand(tc.command, "r", 60007, 1)
 				eventually(t, 10*time.Second, tc.command+" slowed by a 60007", func() bool {
 					scrape(t, e, time.Second)
-					return appValue(t, e, "tencent_live_app_limiter_qps", `command="`+tc.command+`"`) < appValue(t, e, "tencent_live_app_max_qps", `command="`+tc.command+`"`)
+					return appValue(t, e, "tencent_live_app_limiter_qps", command) < appValue(t, e, "tencent_live_app_max_qps", command)
 				})
 				members := `command="get_member_list"`
 				if got, limit := appValue(t, e, "tencent_live_app_limiter_qps", members), appValue(t, e, "tencent_live_app_max_qps", members); got != limit {
@@ -83,7 +84,7 @@ func TestOptionalCommandLifecycle(t *testing.T) {
 					t.Fatal(err)
 				}
 				scrape(t, e, time.Second)
-				if got := appValue(t, e, "tencent_live_app_max_qps", `command="`+tc.command+`"`); got != 5 {
+				if got := appValue(t, e, "tencent_live_app_max_qps", command); got != 5 {
 					t.Errorf("max_qps{%s} = %v after the reload; want 5", tc.command, got)
 				}
 
